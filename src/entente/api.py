@@ -1,0 +1,51 @@
+"""The typed JSON API. OpenAPI document at /api/v1/openapi.json, browsable at /api/v1/docs.
+
+Authentication is the same password+TOTP session as the pages (the middleware refuses anything
+else before a view runs); every read goes through the kernel exactly as the pages do.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.errors import HttpError
+from ninja.security import SessionAuth
+
+from entente.core.selectors import profile_of
+from entente.security.api import router as security_router
+
+
+class VerifiedSession(SessionAuth):
+    """Session cookie of a user who passed the TOTP step."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> object | None:
+        user = request.user
+        if user.is_authenticated and user.is_verified():  # type: ignore[union-attr]
+            return user
+        return None
+
+
+api = NinjaAPI(title="Entente API", version="1", urls_namespace="api", auth=VerifiedSession(),
+               description="Bilateral defence cooperation: every response has passed the "
+                           "security kernel.")
+api.add_router("/", security_router)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError):  # type: ignore[no-untyped-def]
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+@api.get("/me", tags=["people"], summary="Who am I, as the kernel sees me")
+def me(request: HttpRequest) -> dict[str, object]:
+    profile = profile_of(request.user)  # type: ignore[arg-type]
+    return {
+        "username": profile.user.username,
+        "nationality": profile.user.nationality_id,
+        "organisation": profile.user.organisation.code if profile.user.organisation else None,
+        "roles": profile.roles,
+        "clearances": [{"level": c.level.key, "valid_until": c.valid_until.isoformat(),
+                        "valid": valid} for c, valid in profile.clearances],
+        "communities": [{"code": m.community.code, "valid_until": m.valid_until.isoformat(),
+                         "valid": valid} for m, valid in profile.memberships],
+    }

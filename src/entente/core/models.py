@@ -1,0 +1,103 @@
+"""Nations, organisations and people: who the kernel reasons about.
+
+Nations and their organisations are reference data; a third nation arrives as data
+(``entente reference load``), never as code.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+alpha3 = RegexValidator(r"^[A-Z]{3}$", _("Use an ISO 3166 alpha-3 code such as GBR or JPN."))
+
+
+class BilingualName(models.Model):
+    """English and Japanese names; ``name`` follows the active language."""
+
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_ja = models.CharField(_("name (Japanese)"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def name(self) -> str:
+        if (get_language() or "en").startswith("ja") and self.name_ja:
+            return self.name_ja
+        return self.name_en
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Nation(BilingualName):
+    code = models.CharField(_("ISO 3166 alpha-3"), max_length=3, primary_key=True,
+                            validators=[alpha3])
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("nation")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class OrganisationKind(models.TextChoices):
+    NATIONAL_SECURITY_AUTHORITY = "nsa", _("National security authority")
+    MINISTRY = "ministry", _("Ministry of defence")
+    ACQUISITION_AGENCY = "acquisition", _("Acquisition agency")
+    ARMED_SERVICE = "service", _("Armed service")
+    COMPANY = "company", _("Company")
+    UNIVERSITY = "university", _("University")
+
+
+class Organisation(BilingualName):
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    nation = models.ForeignKey(Nation, on_delete=models.PROTECT, related_name="organisations")
+    kind = models.CharField(_("kind"), max_length=16, choices=OrganisationKind.choices)
+
+    class Meta:
+        ordering = ["nation_id", "code"]
+        verbose_name = _("organisation")
+
+    @property
+    def is_security_authority(self) -> bool:
+        return self.kind == OrganisationKind.NATIONAL_SECURITY_AUTHORITY
+
+
+class Role(models.TextChoices):
+    SECURITY_OFFICER = "security_officer", _("Security officer (national security authority)")
+    PROJECT_OFFICER = "project_officer", _("Project officer")
+    LOGISTICS_OFFICER = "logistics_officer", _("Logistics officer")
+    EXERCISE_PLANNER = "exercise_planner", _("Exercise planner")
+    COMPANY_SECURITY_OFFICER = "company_security_officer", _("Company security officer")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+class User(AbstractUser):
+    """A person. Nationality and organisation are facts the kernel relies on, so both are required
+    for anyone who signs in; only a bootstrap superuser may lack them (and then sees nothing)."""
+
+    nationality = models.ForeignKey(Nation, on_delete=models.PROTECT, null=True,
+                                    related_name="citizens", verbose_name=_("nationality"))
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True,
+                                     related_name="members", verbose_name=_("organisation"))
+
+    def has_role(self, role: str) -> bool:
+        return self.role_grants.filter(role=role).exists()
+
+
+class RoleGrant(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="unique_role_grant")]
+        verbose_name = _("role")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()}"

@@ -1,0 +1,184 @@
+"""Demo data: both nations' authorities, ministries, companies, people and a dozen records.
+
+Every password and TOTP seed here is public (README); never load this into a real node.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from entente.core.models import Organisation, OrganisationKind, Role, RoleGrant, User
+from entente.security import audit
+from entente.security.labels import LabelSpec
+from entente.security.models import Caveat, CaveatGrant, Classification, Clearance, Community, Membership
+from entente.security.services import create_sample_record
+
+DEMO_PASSWORD = "entente-demo-2026"  # noqa: S105 — documented demo credential
+
+ORGANISATIONS = [
+    ("gbr-nsa", "GBR", OrganisationKind.NATIONAL_SECURITY_AUTHORITY,
+     "UK National Security Authority", "英国国家安全保障当局"),
+    ("gbr-mod", "GBR", OrganisationKind.MINISTRY, "Ministry of Defence (UK)", "英国国防省"),
+    ("gbr-des", "GBR", OrganisationKind.ACQUISITION_AGENCY, "Defence Equipment and Support",
+     "英国国防装備支援庁"),
+    ("gbr-raf", "GBR", OrganisationKind.ARMED_SERVICE, "Royal Air Force", "英国空軍"),
+    ("albion-aero", "GBR", OrganisationKind.COMPANY, "Albion Aerodynamics Ltd",
+     "アルビオン航空力学社"),
+    ("thames-protective", "GBR", OrganisationKind.COMPANY, "Thames Protective Systems plc",
+     "テムズ防護システム社"),
+    ("jpn-nsa", "JPN", OrganisationKind.NATIONAL_SECURITY_AUTHORITY,
+     "Japan National Security Authority", "日本国家安全保障当局"),
+    ("jpn-mod", "JPN", OrganisationKind.MINISTRY, "Ministry of Defense (Japan)", "防衛省"),
+    ("jpn-atla", "JPN", OrganisationKind.ACQUISITION_AGENCY,
+     "Acquisition, Technology & Logistics Agency", "防衛装備庁"),
+    ("jpn-jasdf", "JPN", OrganisationKind.ARMED_SERVICE, "Japan Air Self-Defense Force",
+     "航空自衛隊"),
+    ("sakura-heavy", "JPN", OrganisationKind.COMPANY, "Sakura Heavy Industries", "桜重工業"),
+    ("kanto-tech", "JPN", OrganisationKind.UNIVERSITY, "Kanto Institute of Technology",
+     "関東工業大学"),
+]
+
+COMMUNITIES = [
+    ("cbr-research", "Chemical and biological protection research", "化学・生物防護技術共同研究"),
+    ("aam-feasibility", "Joint new air-to-air missile feasibility study",
+     "共同による新たな空対空ミサイルの実現可能性に係る研究"),
+]
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    first: str
+    last: str
+    nation: str
+    organisation: str
+    roles: tuple[str, ...]
+    clearance: str | None
+    clearance_expired: bool = False
+    communities: tuple[str, ...] = ()
+    caveats: tuple[str, ...] = ()
+
+    @property
+    def totp_seed_hex(self) -> str:
+        # A fixed, documented seed per demo user so the README can print working codes.
+        return (self.username.encode() * 20)[:20].hex()
+
+    @property
+    def totp_seed_base32(self) -> str:
+        return base64.b32encode(bytes.fromhex(self.totp_seed_hex)).decode()
+
+
+USERS = [
+    DemoUser("alice", "Alice", "Hart", "GBR", "gbr-nsa", (Role.SECURITY_OFFICER,),
+             "TOP-SECRET", communities=("cbr-research", "aam-feasibility"), caveats=("crypto",)),
+    DemoUser("ben", "Ben", "Okafor", "GBR", "gbr-des", (Role.PROJECT_OFFICER,), "SECRET",
+             communities=("aam-feasibility",)),
+    DemoUser("chris", "Chris", "Lyle", "GBR", "albion-aero", (Role.COMPANY_SECURITY_OFFICER,),
+             "SECRET", clearance_expired=True, communities=("aam-feasibility",)),
+    DemoUser("haruka", "Haruka", "Sato", "JPN", "jpn-nsa", (Role.SECURITY_OFFICER,), "KIMITSU",
+             communities=("cbr-research", "aam-feasibility")),
+    DemoUser("kenji", "Kenji", "Watanabe", "JPN", "jpn-atla", (Role.PROJECT_OFFICER,), "GOKUHI",
+             communities=("aam-feasibility",)),
+    DemoUser("yuki", "Yuki", "Tanaka", "JPN", "jpn-jasdf",
+             (Role.LOGISTICS_OFFICER, Role.EXERCISE_PLANNER), "HI"),
+    DemoUser("admin", "Site", "Administrator", "GBR", "gbr-mod", (Role.ADMINISTRATOR,), None),
+]
+
+RECORDS = [
+    ("UK–Japan security arrangements: points of contact", "gbr-nsa",
+     "GBR/OFFICIAL|rel=GBR,JPN", "Contact list for both national security authorities."),
+    ("Muster instructions for classified holdings", "gbr-nsa",
+     "GBR/OFFICIAL-SENSITIVE|rel=GBR", "UK-only handling instructions for annual musters."),
+    ("CBRN protective mask filter test results", "gbr-des",
+     "GBR/SECRET|rel=GBR,JPN|com=cbr-research", "Breakthrough times for filter canister set B."),
+    ("Air-to-air missile seeker concept trade study", "gbr-des",
+     "GBR/SECRET|rel=GBR,JPN|com=aam-feasibility", "Seeker options compared: RF, dual-mode."),
+    ("Missile programme cost model (UK view)", "gbr-mod",
+     "GBR/SECRET|rel=GBR|cav=uk-eyes-only", "National cost assumptions; not for release."),
+    ("Key management plan for the joint data link", "gbr-mod",
+     "GBR/TOP-SECRET|rel=GBR,JPN|cav=crypto", "Keying material distribution for the link."),
+    ("Legacy liaison report (2012)", "gbr-mod",
+     "GBR/CONFIDENTIAL|rel=GBR,JPN", "A pre-2014 marking kept as applied."),
+    ("共同訓練の連絡調整要領", "jpn-mod",
+     "JPN/TORIATSUKAI-CHUI|rel=GBR,JPN", "日英共同訓練における連絡調整の手順。"),
+    ("防護装備の試験計画", "jpn-atla",
+     "JPN/HI|rel=GBR,JPN|com=cbr-research", "化学防護服の透過試験計画。"),
+    ("空対空ミサイル推進系の検討", "jpn-atla",
+     "JPN/GOKUHI|rel=GBR,JPN|com=aam-feasibility", "ダクテッドロケットの推進系に関する検討結果。"),
+    ("防衛力整備の内部検討", "jpn-mod",
+     "JPN/GOKUHI|rel=JPN|cav=jpn-eyes-only", "日本限りの内部検討資料。"),
+    ("統合防空の作戦計画概要", "jpn-mod",
+     "JPN/KIMITSU|rel=GBR,JPN", "作戦計画の概要。"),
+]
+
+
+def _ensure_user(spec: DemoUser, today: dt.date) -> None:
+    org = Organisation.objects.get(code=spec.organisation)
+    user, created = User.objects.get_or_create(
+        username=spec.username,
+        defaults={"first_name": spec.first, "last_name": spec.last,
+                  "nationality_id": spec.nation, "organisation": org,
+                  "is_staff": Role.ADMINISTRATOR in spec.roles,
+                  "is_superuser": Role.ADMINISTRATOR in spec.roles})
+    if not created:
+        return
+    user.set_password(DEMO_PASSWORD)
+    user.save()
+    TOTPDevice.objects.create(user=user, name="demo", key=spec.totp_seed_hex, confirmed=True)
+    for role in spec.roles:
+        RoleGrant.objects.create(user=user, role=role)
+    authority = Organisation.objects.get(code=f"{spec.nation.lower()}-nsa")
+    if spec.clearance:
+        until = today - dt.timedelta(days=30) if spec.clearance_expired else today.replace(
+            year=today.year + 5)
+        Clearance.objects.create(
+            user=user, level=Classification.objects.get(nation_id=spec.nation,
+                                                        code=spec.clearance),
+            granted_by=authority, valid_from=today.replace(year=today.year - 5),
+            valid_until=until)
+    for code in spec.communities:
+        Membership.objects.create(user=user, community=Community.objects.get(code=code),
+                                  granted_by=authority, valid_from=today,
+                                  valid_until=today.replace(year=today.year + 2))
+    for code in spec.caveats:
+        CaveatGrant.objects.create(user=user, caveat=Caveat.objects.get(code=code),
+                                   granted_by=authority, valid_from=today,
+                                   valid_until=today.replace(year=today.year + 1))
+
+
+@transaction.atomic
+def seed() -> bool:
+    """Create the demo world once; returns False if it was already there."""
+    if User.objects.filter(username="alice").exists():
+        return False
+    today = timezone.localdate()
+    with audit.source("demo"):
+        for code, nation, kind, en, ja in ORGANISATIONS:
+            Organisation.objects.get_or_create(
+                code=code, defaults={"nation_id": nation, "kind": kind, "name_en": en,
+                                     "name_ja": ja})
+        for code, en, ja in COMMUNITIES:
+            Community.objects.get_or_create(code=code, defaults={"name_en": en, "name_ja": ja})
+        for spec in USERS:
+            _ensure_user(spec, today)
+        alice = User.objects.get(username="alice")
+        for title, owner, label, body in RECORDS:
+            # The 2012 report keeps its retired marking: it was applied before April 2014.
+            spec = LabelSpec.parse(label)
+            legacy = dt.date(2012, 6, 1) if spec.classification == "CONFIDENTIAL" else None
+            create_sample_record(actor=alice, owner=Organisation.objects.get(code=owner),
+                                 title=title, body=body, label=spec, label_applied_on=legacy)
+    return True
+
+
+def current_code(username: str) -> str:
+    spec = next(u for u in USERS if u.username == username)
+    totp = TOTP(bytes.fromhex(spec.totp_seed_hex))
+    return f"{totp.token():06d}"

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.errors import HttpError
+from pydantic import UUID4
+
+from entente.security.labels import banner
+from entente.security.selectors import NotFound, record_with_body, visible_records
+
+router = Router(tags=["records"])
+
+
+class RecordOut(Schema):
+    id: UUID4
+    title: str
+    label: str
+    banner: str
+    owner: str
+
+
+class RecordDetail(RecordOut):
+    body: str
+
+
+class Problem(Schema):
+    detail: str
+
+
+def _out(record, reader_nation: str | None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {"id": record.pk, "title": record.title, "label": record.label.canonical,
+            "banner": banner(record.label, reader_nation).text(), "owner": record.owner.code}
+
+
+@router.get("/records", response=list[RecordOut], summary="Records the caller may view")
+def list_records(request: HttpRequest) -> list[dict[str, object]]:
+    nation = request.user.nationality_id  # type: ignore[union-attr]
+    return [_out(r, nation) for r in visible_records(request.user)]
+
+
+@router.get("/records/{record_id}", response={200: RecordDetail, 404: Problem},
+            summary="One record, with its decrypted body")
+def get_record(request: HttpRequest, record_id: str) -> dict[str, object]:
+    try:
+        record, body = record_with_body(request.user, record_id)
+    except NotFound:
+        raise HttpError(404, "Not found.") from None
+    return {**_out(record, request.user.nationality_id), "body": body}  # type: ignore[union-attr]

@@ -1,0 +1,71 @@
+"""Kernel actions that change state: each runs in one transaction and leaves an audit event."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from django.db import models, transaction
+
+from entente.core.models import Organisation
+from entente.security import audit, crypto
+from entente.security.keystore import keyring
+from entente.security.labels import LabelSpec, make_label
+from entente.security.models import SampleRecord
+
+
+# Every (model, field) holding a crypto.Sealed blob; key rotation walks them all.
+SEALED_FIELDS: list[tuple[type[models.Model], str]] = [(SampleRecord, "body")]
+
+
+def binding(obj: models.Model) -> bytes:
+    """Associated data for a record's ciphertext: its label and identity. A changed label or a
+    ciphertext moved to another record no longer decrypts."""
+    return f"{obj.label.canonical}\n{obj._meta.label_lower}:{obj.pk}".encode()  # type: ignore[attr-defined]
+
+
+def seal_for(obj: models.Model, plaintext: bytes) -> bytes:
+    nation = obj.label.originator_id  # type: ignore[attr-defined]
+    return crypto.seal(keyring(), nation, plaintext, binding(obj)).to_bytes()
+
+
+def open_for(obj: models.Model, blob: bytes) -> bytes:
+    return crypto.open_sealed(keyring(), crypto.Sealed.from_bytes(bytes(blob)), binding(obj))
+
+
+@transaction.atomic
+def create_sample_record(*, actor: Any, owner: Organisation, title: str, body: str,
+                         label: LabelSpec, label_applied_on: dt.date | None = None
+                         ) -> SampleRecord:
+    record = SampleRecord(owner=owner, title=title,
+                          label=make_label(label, applied_on=label_applied_on))
+    record.body = seal_for(record, body.encode())
+    record.save(force_insert=True)
+    audit.record("record.create", actor=actor, obj=record, allowed=True,
+                 detail={"label": record.label.canonical})
+    return record
+
+
+def rotate_keys(nation: str, *, actor: Any = None) -> dict[str, int]:
+    """Make a new key-encryption key for the nation current and re-wrap every data key under it.
+    Payloads are not re-encrypted: only the small wrapped keys change."""
+    ring = keyring()
+    new_kek = ring.create_kek(nation)
+    counts: dict[str, int] = {}
+    for model, field in SEALED_FIELDS:
+        rewrapped = 0
+        rows = model.objects.filter(label__originator_id=nation).select_related("label")
+        for obj in rows.iterator(chunk_size=500):
+            with transaction.atomic():
+                sealed = crypto.Sealed.from_bytes(bytes(getattr(obj, field)))
+                if sealed.envelope.kek_id == new_kek:
+                    continue
+                envelope = crypto.rewrap(ring, sealed.envelope, binding(obj), new_kek)
+                fresh = dataclasses.replace(sealed, envelope=envelope).to_bytes()
+                model.objects.filter(pk=obj.pk).update(**{field: fresh})
+                rewrapped += 1
+        counts[model._meta.label_lower] = rewrapped
+    audit.record("keys.rotate", actor=actor, object_type="kek", object_id=new_kek, allowed=True,
+                 detail={"rewrapped": counts})
+    return counts
