@@ -6,11 +6,12 @@ else before a view runs); every read goes through the kernel exactly as the page
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.security import SessionAuth
 
+from entente.core.middleware import is_verified
 from entente.core.selectors import profile_of
 from entente.security.api import router as security_router
 
@@ -19,10 +20,7 @@ class VerifiedSession(SessionAuth):
     """Session cookie of a user who passed the TOTP step."""
 
     def authenticate(self, request: HttpRequest, key: str | None) -> object | None:
-        user = request.user
-        if user.is_authenticated and user.is_verified():  # type: ignore[union-attr]
-            return user
-        return None
+        return request.user if is_verified(request.user) else None
 
 
 api = NinjaAPI(title="Entente API", version="1", urls_namespace="api", auth=VerifiedSession(),
@@ -32,7 +30,7 @@ api.add_router("/", security_router)
 
 
 @api.exception_handler(HttpError)
-def http_error(request: HttpRequest, exc: HttpError):  # type: ignore[no-untyped-def]
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 

@@ -17,7 +17,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from entente.core.models import Organisation, OrganisationKind, Role, RoleGrant, User
 from entente.security import audit
 from entente.security.labels import LabelSpec
-from entente.security.models import Caveat, CaveatGrant, Classification, Clearance, Community, Membership
+from entente.security.models import (
+    Caveat,
+    CaveatGrant,
+    Classification,
+    Clearance,
+    Community,
+    Membership,
+)
 from entente.security.services import create_sample_record
 
 DEMO_PASSWORD = "entente-demo-2026"  # noqa: S105 — documented demo credential
@@ -171,10 +178,11 @@ def seed() -> bool:
         alice = User.objects.get(username="alice")
         for title, owner, label, body in RECORDS:
             # The 2012 report keeps its retired marking: it was applied before April 2014.
-            spec = LabelSpec.parse(label)
-            legacy = dt.date(2012, 6, 1) if spec.classification == "CONFIDENTIAL" else None
+            label_spec = LabelSpec.parse(label)
+            legacy = dt.date(2012, 6, 1) if label_spec.classification == "CONFIDENTIAL" else None
             create_sample_record(actor=alice, owner=Organisation.objects.get(code=owner),
-                                 title=title, body=body, label=spec, label_applied_on=legacy)
+                                 title=title, body=body, label=label_spec,
+                                 label_applied_on=legacy)
     return True
 
 

@@ -43,7 +43,7 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "nationality", "organisation", "is_active"]
     list_filter = ["nationality", "is_active"]
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         (_("Nationality and organisation"), {"fields": ("nationality", "organisation")}),
     )
     inlines = [RoleInline, ClearanceInline, MembershipInline, CaveatGrantInline]

@@ -31,8 +31,13 @@ class RequireVerifiedUserMiddleware:
     def _allowed(request: HttpRequest) -> bool:
         if request.path.startswith(OPEN_PREFIXES) or request.path == reverse(settings.LOGIN_URL):
             return True
-        user = getattr(request, "user", None)
-        return bool(user and user.is_authenticated and user.is_verified())  # type: ignore[union-attr]
+        return is_verified(getattr(request, "user", None))
+
+
+def is_verified(user: object) -> bool:
+    """Signed in with password *and* TOTP (django-otp's middleware adds ``is_verified``)."""
+    verified = getattr(user, "is_verified", None)
+    return bool(getattr(user, "is_authenticated", False) and verified and verified())
 
 
 def _client_address(request: HttpRequest) -> str:

@@ -24,14 +24,14 @@ class BilingualName(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def name(self) -> str:
         if (get_language() or "en").startswith("ja") and self.name_ja:
             return self.name_ja
         return self.name_en
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Nation(BilingualName):

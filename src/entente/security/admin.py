@@ -37,7 +37,7 @@ class ClassificationAdmin(ReadOnlyAdmin):
 
 class EquivalenceInline(admin.TabularInline):
     model = Equivalence
-    fields = ["source", "target", "effective_from"]
+    fields = ("source", "target", "effective_from")
     readonly_fields = fields
     can_delete = False
     extra = 0

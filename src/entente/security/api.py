@@ -6,6 +6,7 @@ from ninja.errors import HttpError
 from pydantic import UUID4
 
 from entente.security.labels import banner
+from entente.security.models import SampleRecord
 from entente.security.selectors import NotFound, record_with_body, visible_records
 
 router = Router(tags=["records"])
@@ -27,7 +28,7 @@ class Problem(Schema):
     detail: str
 
 
-def _out(record, reader_nation: str | None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _out(record: SampleRecord, reader_nation: str | None) -> dict[str, object]:
     return {"id": record.pk, "title": record.title, "label": record.label.canonical,
             "banner": banner(record.label, reader_nation).text(), "owner": record.owner.code}
 

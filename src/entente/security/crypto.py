@@ -219,9 +219,7 @@ class Sealed:
         ciphertext = reader.rest()
         if len(ciphertext) < TAG_SIZE:
             raise FormatError("sealed value is truncated: ciphertext shorter than its tag")
-        return reader.build(
-            lambda: cls(Envelope(kek_id, wrapped, SEALED_ALGORITHM), nonce, ciphertext)
-        )
+        return reader.build(lambda: cls(Envelope(kek_id, wrapped, SEALED_ALGORITHM), nonce, ciphertext))
 
 
 @dataclass(frozen=True)
@@ -292,8 +290,7 @@ def _check_binding(binding: bytes) -> bytes:
     """Refuse ``str`` early: silently encoding it would hide a kernel bug."""
     if not isinstance(binding, bytes):
         raise TypeError(
-            "binding must be bytes (canonical label text + object id), "
-            f"not {type(binding).__name__}"
+            f"binding must be bytes (canonical label text + object id), not {type(binding).__name__}"
         )
     return binding
 
@@ -307,9 +304,7 @@ def _dek_aad(algorithm: str, binding: bytes) -> bytes:
     return _DEK_AAD_PREFIX + algorithm.encode("ascii") + b"\0" + binding
 
 
-def _new_envelope(
-    keyring: Keyring, nation: str, algorithm: str, binding: bytes
-) -> tuple[Envelope, bytes]:
+def _new_envelope(keyring: Keyring, nation: str, algorithm: str, binding: bytes) -> tuple[Envelope, bytes]:
     kek_id = keyring.current_kek_id(validate_nation(nation))
     dek = AESGCM.generate_key(bit_length=256)
     wrapped = keyring.wrap(kek_id, dek, _dek_aad(algorithm, binding))
@@ -353,12 +348,18 @@ def _read_into(src: BinaryIO, view: memoryview) -> int:
 
 
 def _write_all(dst: BinaryIO, data: bytes | memoryview) -> None:
-    """Write everything, tolerating raw streams that accept only part of a buffer."""
+    """Write everything, resuming when a raw stream reports a partial write.
+
+    A ``None`` return is taken as "all written", as ``shutil.copyfileobj`` does, since
+    many duck-typed writers (response objects, wrappers) return nothing at all.
+    """
     view = memoryview(data)
     while view:
         n = dst.write(view)
-        if n is None:
-            raise BlockingIOError("destination stream is non-blocking and not ready")
+        if n is None or n >= len(view):
+            return
+        if n <= 0:
+            raise OSError(f"destination stream accepted no data ({type(dst).__name__})")
         view = view[n:]
 
 
@@ -391,8 +392,7 @@ def open_sealed(keyring: Keyring, sealed: Sealed, binding: bytes) -> bytes:
         return AESGCM(dek).decrypt(sealed.nonce, sealed.ciphertext, _SEALED_AAD_PREFIX + binding)
     except InvalidTag:
         raise IntegrityError(
-            "sealed value failed authentication: the ciphertext or its label / object id "
-            "was altered"
+            "sealed value failed authentication: the ciphertext or its label / object id was altered"
         ) from None
 
 
@@ -440,9 +440,7 @@ def encrypt_stream(
     with contextlib.ExitStack() as stack:
         pool = None
         if chunk_size >= _THREADED_HASH_MIN_CHUNK:
-            pool = stack.enter_context(
-                ThreadPoolExecutor(max_workers=1, thread_name_prefix="entente-sha256")
-            )
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="entente-sha256"))
         filled = _read_into(src, view)
         counter = 0
         while True:
@@ -467,9 +465,7 @@ def encrypt_stream(
     return StreamResult(envelope, plaintext_size, ciphertext_size, hasher.hexdigest())
 
 
-def _chunk_sealer(
-    aead: AESGCM, aad: bytes, chunk_size: int
-) -> Callable[[bytes, memoryview], memoryview]:
+def _chunk_sealer(aead: AESGCM, aad: bytes, chunk_size: int) -> Callable[[bytes, memoryview], memoryview]:
     """Return ``seal(nonce, chunk) -> ciphertext view`` writing into one reused buffer.
 
     ``AESGCM.encrypt_into`` only exists in newer ``cryptography`` releases; older ones
@@ -541,9 +537,7 @@ def _decrypt_chunks(
         filled = 1 + _read_into(src, view[1:])
 
 
-def iter_decrypt(
-    keyring: Keyring, envelope: Envelope, src: BinaryIO, binding: bytes
-) -> Iterator[bytes]:
+def iter_decrypt(keyring: Keyring, envelope: Envelope, src: BinaryIO, binding: bytes) -> Iterator[bytes]:
     """Decrypt lazily, e.g. for a ``StreamingHttpResponse``.
 
     The DEK is unwrapped, the header parsed and the first chunk authenticated *before*
@@ -563,9 +557,7 @@ def iter_decrypt(
     return (chunk for chunk in itertools.chain((first,), chunks) if chunk)
 
 
-def decrypt_stream(
-    keyring: Keyring, envelope: Envelope, src: BinaryIO, dst: BinaryIO, binding: bytes
-) -> int:
+def decrypt_stream(keyring: Keyring, envelope: Envelope, src: BinaryIO, dst: BinaryIO, binding: bytes) -> int:
     """Decrypt ``src`` into ``dst``; return the number of plaintext bytes written.
 
     On :class:`IntegrityError` ``dst`` may already hold a verified but incomplete
@@ -581,9 +573,7 @@ def decrypt_stream(
 # --------------------------------------------------------------------------- rotation
 
 
-def rewrap(
-    keyring: Keyring, envelope: Envelope, binding: bytes, to_kek_id: str | None = None
-) -> Envelope:
+def rewrap(keyring: Keyring, envelope: Envelope, binding: bytes, to_kek_id: str | None = None) -> Envelope:
     """Move an object's DEK to another KEK of the same nation without touching its payload.
 
     Defaults to the nation's current KEK, so a rotation job is: ``create_kek``, then

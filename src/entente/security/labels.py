@@ -132,7 +132,7 @@ def make_label(spec: LabelSpec, *, applied_on: dt.date | None = None) -> Label:
         canonical=spec.canonical(), originator_id=spec.originator,
         classification=Classification.objects.get(nation_id=spec.originator,
                                                   code=spec.classification))
-    label.releasable_to.set(spec.releasable_to)
+    label.releasable_to.set(Nation.objects.filter(code__in=spec.releasable_to))
     label.caveats.set(Caveat.objects.filter(code__in=spec.caveats))
     label.communities.set(Community.objects.filter(code__in=spec.communities))
     return label

@@ -134,6 +134,9 @@ class Clearance(DatedGrant):
         ordering = ["-valid_until"]
         verbose_name = _("personnel security clearance")
 
+    def __str__(self) -> str:
+        return f"{self.user} · {self.level} → {self.valid_until}"
+
 
 class CaveatGrant(DatedGrant):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
@@ -143,6 +146,9 @@ class CaveatGrant(DatedGrant):
     class Meta:
         verbose_name = _("caveat access")
 
+    def __str__(self) -> str:
+        return f"{self.user} · {self.caveat} → {self.valid_until}"
+
 
 class Membership(DatedGrant):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
@@ -151,6 +157,9 @@ class Membership(DatedGrant):
 
     class Meta:
         verbose_name = _("community membership")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.community} → {self.valid_until}"
 
 
 class Label(models.Model):
@@ -196,6 +205,9 @@ class SampleRecord(Protected):
         ordering = ["title"]
         verbose_name = _("sample record")
 
+    def __str__(self) -> str:
+        return self.title
+
 
 class AuditEvent(models.Model):
     """One link of the append-only audit chain. ``seq`` is assigned under a lock and has no gaps,
@@ -221,6 +233,9 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"]),
                    models.Index(fields=["actor_id", "at"])]
 
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
 
 class AuditCheckpoint(models.Model):
     """The chain head at a moment, signed with the node's Ed25519 key: truncating the log's tail
@@ -234,3 +249,6 @@ class AuditCheckpoint(models.Model):
 
     class Meta:
         ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.seq}"

@@ -14,7 +14,6 @@ from entente.security.keystore import keyring
 from entente.security.labels import LabelSpec, make_label
 from entente.security.models import SampleRecord
 
-
 # Every (model, field) holding a crypto.Sealed blob; key rotation walks them all.
 SEALED_FIELDS: list[tuple[type[models.Model], str]] = [(SampleRecord, "body")]
 
@@ -55,7 +54,7 @@ def rotate_keys(nation: str, *, actor: Any = None) -> dict[str, int]:
     counts: dict[str, int] = {}
     for model, field in SEALED_FIELDS:
         rewrapped = 0
-        rows = model.objects.filter(label__originator_id=nation).select_related("label")
+        rows = model._default_manager.filter(label__originator_id=nation).select_related("label")
         for obj in rows.iterator(chunk_size=500):
             with transaction.atomic():
                 sealed = crypto.Sealed.from_bytes(bytes(getattr(obj, field)))
@@ -63,7 +62,7 @@ def rotate_keys(nation: str, *, actor: Any = None) -> dict[str, int]:
                     continue
                 envelope = crypto.rewrap(ring, sealed.envelope, binding(obj), new_kek)
                 fresh = dataclasses.replace(sealed, envelope=envelope).to_bytes()
-                model.objects.filter(pk=obj.pk).update(**{field: fresh})
+                model._default_manager.filter(pk=obj.pk).update(**{field: fresh})
                 rewrapped += 1
         counts[model._meta.label_lower] = rewrapped
     audit.record("keys.rotate", actor=actor, object_type="kek", object_id=new_kek, allowed=True,

@@ -36,7 +36,7 @@ class Command(BaseCommand):
             raise CommandError("OBJECT must be app.model:id of a labelled record.")
         try:
             obj = model.objects.select_related("label").get(pk=pk)
-        except (model.DoesNotExist, ValueError, Exception) as exc:  # noqa: BLE001
+        except (model.DoesNotExist, ValueError, Exception) as exc:
             raise CommandError(f"No {label} with id '{pk}'.") from exc
         with audit.source("cli"):
             decision = decide(user, Action(action), obj)
