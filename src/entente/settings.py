@@ -140,6 +140,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("ENTENTE_LOCKOUT_FAILURES", "5"))
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "entente.core.views.locked_out"  # our own page, in the user's language
 
 # Idle timeout: the session dies after this many seconds without a request.
 SESSION_COOKIE_AGE = int(os.environ.get("ENTENTE_IDLE_TIMEOUT", "900"))
@@ -179,7 +180,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Only for `collectstatic` in a deployment; WhiteNoise serves from the apps otherwise.
+STATIC_ROOT = os.environ.get("ENTENTE_STATIC_ROOT") or None
 
 OTP_TOTP_ISSUER = "Entente"
 

@@ -6,11 +6,15 @@ from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from entente.core.models import User
 from entente.security import audit
+
+LOCKED_MESSAGE = gettext_lazy("This account is locked after repeated failed sign-ins. Try again in "
+                              "an hour or ask your security officer to unlock it.")
 
 
 class SignInError(Exception):
@@ -22,8 +26,7 @@ def sign_in(request: HttpRequest, username: str, password: str, token: str) -> U
     if getattr(request, "axes_locked_out", False):
         audit.record("auth.locked", object_type="user", object_id=username, allowed=False,
                      reason="account locked after repeated failures")
-        raise SignInError(_("This account is locked after repeated failed sign-ins. Try again in "
-                            "an hour or ask your security officer to unlock it."))
+        raise SignInError(str(LOCKED_MESSAGE))
     device = None
     if user is not None:
         device = next((d for d in TOTPDevice.objects.devices_for_user(user, confirmed=True)

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from entente.core.forms import SignInForm
 from entente.core.selectors import profile_of
-from entente.core.services import SignInError, sign_in, sign_out
+from entente.core.services import LOCKED_MESSAGE, SignInError, sign_in, sign_out
 from entente.security.selectors import visible_records
 
 
@@ -28,6 +28,15 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 target = "core:home"
             return redirect(target)
     return render(request, "core/login.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def locked_out(request: HttpRequest, credentials: object = None, *args: object,
+               **kwargs: object) -> HttpResponse:
+    """What django-axes shows a locked account: the sign-in page with our own message."""
+    form = SignInForm(request.POST or None)
+    form.is_valid()
+    form.add_error(None, str(LOCKED_MESSAGE))  # sign_in() has already audited the attempt
+    return render(request, "core/login.html", {"form": form}, status=429)
 
 
 @require_POST

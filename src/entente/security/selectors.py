@@ -25,14 +25,14 @@ def visible_records(user: Any, *, subject: Subject | None = None) -> list[Sample
 def record_for(user: Any, record_id: Any, action: Action = Action.VIEW) -> SampleRecord:
     """The record if the kernel allows ``action``; NotFound for missing *and* forbidden alike."""
     try:
-        pk = uuid.UUID(str(record_id))
+        pk: uuid.UUID | None = uuid.UUID(str(record_id))
     except ValueError:
-        raise NotFound from None
-    record = SampleRecord.objects.select_related("label", "owner").filter(pk=pk).first()
+        pk = None
+    record = SampleRecord.objects.select_related("label", "owner").filter(pk=pk).first() if pk else None
     if record is None:
         # Asking for what is not there is on record too: probing for ids is worth seeing.
         audit.record(f"access.{action.value}", actor=user, object_type="security.samplerecord",
-                     object_id=str(pk), allowed=False, reason="no such record")
+                     object_id=str(pk or record_id)[:80], allowed=False, reason="no such record")
         raise NotFound
     if not decide(user, action, record):
         raise NotFound
