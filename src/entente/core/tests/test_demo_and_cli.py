@@ -1,0 +1,101 @@
+"""The demo world and the command line work end to end on the real database and keyring."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import translation
+
+from entente import demo
+from entente.core.models import User
+from entente.security.kernel import visible
+from entente.security.models import AuditEvent, SampleRecord
+from entente.security.services import open_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def world():
+    assert demo.seed() is True
+    return {u.username: u for u in User.objects.all()}
+
+
+def _visible_titles(user: User) -> set[str]:
+    return set(visible(user, SampleRecord.objects.all()).values_list("title", flat=True))
+
+
+def test_demo_seed_is_idempotent_and_complete(world):
+    assert demo.seed() is False
+    assert SampleRecord.objects.count() == 12
+    assert set(world) == {u.username for u in demo.USERS}
+    # The expired clearance really is no clearance: chris sees only what needs none.
+    assert _visible_titles(world["chris"]) == {
+        "UK–Japan security arrangements: points of contact",
+        "Muster instructions for classified holdings", "共同訓練の連絡調整要領"}
+    # alice (UK NSA, TOP SECRET, crypto, both communities) sees all but Japan-eyes-only.
+    assert _visible_titles(world["alice"]) == set(
+        SampleRecord.objects.exclude(title="防衛力整備の内部検討").values_list("title", flat=True))
+    for record in SampleRecord.objects.select_related("label"):
+        assert open_for(record, record.body).decode() in {r[3] for r in demo.RECORDS}
+
+
+def test_demo_totp_code_signs_in(world, client):
+    response = client.post("/sign-in/", {"username": "kenji", "password": demo.DEMO_PASSWORD,
+                                         "otp_token": demo.current_code("kenji")})
+    assert response.status_code == 302
+    assert "空対空ミサイル推進系の検討" in client.get("/").content.decode()
+
+
+def test_access_explain_prints_decision_and_reason(world):
+    record = SampleRecord.objects.get(title="Air-to-air missile seeker concept trade study")
+    allowed = _run("access", "explain", "kenji", f"security.samplerecord:{record.pk}")
+    assert allowed.startswith(f"ALLOW view security.samplerecord:{record.pk} for kenji [allowed]")
+    denied = _run("access", "explain", "yuki", f"security.samplerecord:{record.pk}",
+                  "--language", "ja")
+    assert "DENY" in denied and "[clearance]" in denied
+    assert "拒否" in denied and "JPN/GOKUHI" in denied
+    assert AuditEvent.objects.filter(object_id=str(record.pk), actor="yuki",
+                                     allowed=False, source="cli").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("nobody", "security.samplerecord:1"), "No user 'nobody'"),
+    (("kenji", "nosuch.model:1"), "is not a model"),
+    (("kenji", "core.nation:GBR"), "labelled record"),
+    (("kenji", "security.samplerecord:not-an-id"), "No security.samplerecord with id"),
+])
+def test_access_explain_refuses_bad_input_clearly(world, args, message):
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("access", "explain", *args, stdout=io.StringIO())
+
+
+def test_keys_rotate_and_audit_verify_from_the_cli(world):
+    out = _run("keys", "rotate")
+    assert "GBR: now GBR-" in out and "JPN: now JPN-" in out
+    assert _run("audit", "verify").startswith("OK:")
+    for record in SampleRecord.objects.select_related("label"):
+        open_for(record, record.body)  # still decrypts after rotation
+    with pytest.raises(CommandError, match="Unknown nation"):
+        call_command("keys", "rotate", "--nation", "FRA", stdout=io.StringIO())
+
+
+def test_every_message_has_a_japanese_translation():
+    from entente.settings import LOCALE_PATHS
+
+    po = (LOCALE_PATHS[0] / "ja" / "LC_MESSAGES" / "django.po").read_text(encoding="utf-8")
+    entries = po.split("\n\n")[1:]
+    untranslated = [e for e in entries if re.search(r'^msgstr ""\Z', e.strip(), re.M)
+                    and "#~" not in e]
+    assert untranslated == []
+    with translation.override("ja"):
+        assert translation.gettext("Sign in") == "サインイン"
