@@ -47,6 +47,6 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    records = visible_records(request.user)[:50]
+    records = visible_records(request.user)
     return render(request, "core/home.html",
                   {"profile": profile_of(request.user), "records": records})  # type: ignore[arg-type]

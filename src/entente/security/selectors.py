@@ -15,9 +15,14 @@ class NotFound(LookupError):
     """A record that does not exist and one the reader may not see answer exactly alike."""
 
 
-def visible_records(user: Any, *, subject: Subject | None = None) -> list[SampleRecord]:
-    records = list(visible(user, SampleRecord.objects.select_related("label", "owner"),
-                           subject=subject))
+PAGE_SIZE = 50
+
+
+def visible_records(user: Any, *, offset: int = 0, limit: int = PAGE_SIZE,
+                    subject: Subject | None = None) -> list[SampleRecord]:
+    """One page of what the user may see, filtered and sliced in the database."""
+    queryset = SampleRecord.objects.select_related("label", "owner").order_by("title", "id")
+    records = list(visible(user, queryset, subject=subject)[offset:offset + limit])
     record_listing(user, records, what="security.samplerecord")  # type: ignore[arg-type]
     return records
 

@@ -99,3 +99,18 @@ def test_every_message_has_a_japanese_translation():
     assert untranslated == []
     with translation.override("ja"):
         assert translation.gettext("Sign in") == "サインイン"
+
+
+def test_api_pages_are_cut_in_the_database_and_cover_exactly_the_visible_set(world):
+    from entente.testing import verified_client
+
+    client = verified_client(world["alice"])
+    pages = [client.get(f"/api/v1/records?offset={o}&limit=4").json() for o in (0, 4, 8, 12)]
+    assert [len(p) for p in pages] == [4, 4, 3, 0]
+    ids = [r["id"] for page in pages for r in page]
+    assert len(set(ids)) == 11
+    assert set(ids) == {str(pk) for pk in visible(world["alice"], SampleRecord.objects.all())
+                        .values_list("pk", flat=True)}
+    for bad in ("offset=-1", "limit=0", "limit=201", "limit=abc"):
+        response = client.get(f"/api/v1/records?{bad}")
+        assert response.status_code == 422, bad
