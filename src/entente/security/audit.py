@@ -43,16 +43,37 @@ def source(value: str) -> Iterator[None]:
         _source.reset(token)
 
 
-def _digest(prev_hash: str, fields: dict[str, Any]) -> str:
-    body = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       default=str)
-    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
-def _fields(row: dict[str, Any]) -> dict[str, Any]:
-    fields = {k: row[k] for k in _HASHED}
-    fields["at"] = row["at"].astimezone(dt.UTC).isoformat()
+def _micros(at: dt.datetime | str | int) -> int:
+    """Microseconds since 1970 UTC, from whatever form the database gave: an integer (computed
+    in SQL), SQLite's naive UTC text, or a datetime."""
+    if isinstance(at, int):
+        return at
+    if isinstance(at, str):
+        at = dt.datetime.fromisoformat(at)
+    return ((at if at.tzinfo else at.replace(tzinfo=dt.UTC)) - _EPOCH) // _MICROSECOND
+
+
+def _fields(row: dict[str, Any]) -> list[Any]:
+    """The hashed fields in fixed order; ``at`` as an integer, ``detail`` as its canonical text."""
+    fields = [row[k] for k in _HASHED]
+    fields[1] = _micros(row["at"])
+    if not isinstance(fields[-1], str):
+        fields[-1] = canonical_json(fields[-1])
     return fields
+
+
+def _digest(prev_hash: str, fields: list[Any]) -> str:
+    body = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
 def _lock_chain() -> None:
@@ -79,7 +100,8 @@ def record(action: str, *, actor: Any = None, obj: models.Model | None = None,
             "seq": seq, "at": timezone.now(), "actor_id": getattr(actor, "pk", None),
             "actor": getattr(actor, "username", "") or "", "action": action,
             "object_type": object_type, "object_id": object_id, "allowed": allowed,
-            "reason": str(reason), "source": _source.get(), "detail": detail or {},
+            "reason": str(reason), "source": _source.get(),
+            "detail": canonical_json(detail or {}),
         }
         event = AuditEvent(prev_hash=prev, hash=_digest(prev, _fields(row)), **row)
         event.save(force_insert=True)
@@ -125,27 +147,50 @@ class Verification:
         return f"BROKEN at event {self.broken_at}: {self.problem}"
 
 
+def _chain_rows(batch: int = 20000) -> Iterator[tuple[Any, ...]]:
+    """Every event in order, in keyset batches straight from the cursor: the ORM's per-row model
+    machinery would cost more than the hashing itself."""
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    quoted = [connection.ops.quote_name(c) for c in (*_HASHED, "prev_hash", "hash")]
+    # The timestamp is what makes the driver slow (a Python-level time-zone loader on
+    # PostgreSQL, a Python converter on SQLite); have it as an integer or raw text instead.
+    if connection.vendor == "postgresql":
+        quoted[1] = "ROUND(EXTRACT(EPOCH FROM at) * 1000000)::bigint"
+    else:
+        quoted[1] = "at || ''"
+    columns = ", ".join(quoted)
+    # Only our own quoted identifiers are interpolated; the values are parameters.
+    sql = f"SELECT {columns} FROM {table} WHERE seq > %s ORDER BY seq LIMIT %s"  # noqa: S608
+    last = 0
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(sql, [last, batch])
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0]
+
+
 def verify() -> Verification:
     """Walk the chain in order; report the first broken or missing link."""
     checkpoints = {c.seq: c for c in AuditCheckpoint.objects.all()}
     public_hex = keyring().signing_public_key().public_bytes_raw().hex()
     expected_seq, prev, count = 1, GENESIS, 0
-    columns = (*_HASHED, "prev_hash", "hash")
-    rows = AuditEvent.objects.order_by("seq").values_list(*columns).iterator(chunk_size=5000)
-    for values in rows:
-        row = dict(zip(columns, values, strict=True))
-        seq = row["seq"]
+    sha256, dumps, micros = hashlib.sha256, json.dumps, _micros
+    for seq, at, *rest, prev_hash, stored_hash in _chain_rows():
         if seq != expected_seq:
             return Verification(False, count, 0, expected_seq,
                                 f"event {expected_seq} is missing (next present is {seq}).")
-        if row["prev_hash"] != prev:
+        if prev_hash != prev:
             return Verification(False, count, 0, seq, "its link to the previous event is broken.")
-        if _digest(prev, _fields(row)) != row["hash"]:
+        body = dumps([seq, micros(at), *rest], separators=(",", ":"), ensure_ascii=False)
+        if sha256(f"{prev}\n{body}".encode()).hexdigest() != stored_hash:
             return Verification(False, count, 0, seq, "its content does not match its hash.")
         point = checkpoints.get(seq)
-        if point is not None and point.hash != row["hash"]:
+        if point is not None and point.hash != stored_hash:
             return Verification(False, count, 0, seq, "it differs from the signed checkpoint.")
-        prev, expected_seq, count = row["hash"], seq + 1, count + 1
+        prev, expected_seq, count = stored_hash, seq + 1, count + 1
     for point in checkpoints.values():
         if point.seq > count:
             return Verification(False, count, 0, count + 1,

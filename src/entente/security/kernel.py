@@ -29,11 +29,8 @@ from entente.core.models import OrganisationKind, Role
 from entente.security import audit, reference
 from entente.security.labels import LabelFacts
 from entente.security.models import (
-    Caveat,
     CaveatGrant,
-    Classification,
     Clearance,
-    Community,
     Label,
     Membership,
 )
@@ -101,33 +98,34 @@ class Subject:
     community_ids: frozenset[int]
     on: dt.date
 
+    protection: reference.Protection = field(compare=False, repr=False)
+
     @classmethod
     def of(cls, user: Any, on: dt.date | None = None) -> Subject:
         on = on or timezone.localdate()
+        protection = reference.protection(on)
         nation = getattr(user, "nationality_id", None)
         organisation = getattr(user, "organisation", None)
         active = bool(getattr(user, "is_active", False) and user.pk)
         if not (active and nation and organisation):
             return cls(getattr(user, "pk", None), getattr(user, "username", ""), active, nation,
                        getattr(organisation, "pk", None), None, frozenset(), frozenset(),
-                       frozenset(), on)
+                       frozenset(), on, protection)
         valid = Q(valid_from__lte=on, valid_until__gte=on)
         levels = Clearance.objects.filter(valid, user=user, level__nation_id=nation).values_list(
             "level__level", flat=True)
         clearance = max(levels, default=None)
-        equivalents = reference.equivalents(on)
         readable = set()
-        for marking in Classification.objects.all():
-            seen_as = marking if marking.nation_id == nation else equivalents.get(
-                (marking.pk, nation))
+        for marking_id in protection.markings:
+            seen_as = protection.as_seen_by(marking_id, nation)
             if seen_as is None:
                 continue
             if not seen_as.requires_clearance or (clearance is not None
                                                   and seen_as.level <= clearance):
-                readable.add(marking.pk)
+                readable.add(marking_id)
         granted = CaveatGrant.objects.filter(valid, user=user, caveat__eyes_only__isnull=True)
-        caveats = set(Caveat.objects.filter(eyes_only_id=nation).values_list("pk", flat=True))
-        caveats |= set(granted.values_list("caveat_id", flat=True))
+        caveats = set(protection.eyes_only.get(nation, ())) | set(
+            granted.values_list("caveat_id", flat=True))
         communities = set(Membership.objects.filter(valid, user=user)
                           .values_list("community_id", flat=True))
         is_authority = (organisation.kind == OrganisationKind.NATIONAL_SECURITY_AUTHORITY
@@ -135,7 +133,7 @@ class Subject:
                         and user.role_grants.filter(role=Role.SECURITY_OFFICER).exists())
         return cls(user.pk, user.username, True, nation, organisation.pk,
                    nation if is_authority else None, frozenset(readable), frozenset(caveats),
-                   frozenset(communities), on)
+                   frozenset(communities), on, protection)
 
 
 def _label_rules(subject: Subject, label: LabelFacts) -> Decision:
@@ -148,28 +146,21 @@ def _label_rules(subject: Subject, label: LabelFacts) -> Decision:
     if label.classification_id not in subject.readable:
         return _clearance_denial(subject, label)
     if missing := sorted(label.caveat_ids - subject.caveat_ids):
-        return Decision(False, "caveat", {"caveat": _name("caveat", missing[0])})
+        return Decision(False, "caveat", {"caveat": label.codes.get(("caveat", missing[0]), "?")})
     if missing := sorted(label.community_ids - subject.community_ids):
-        return Decision(False, "community", {"community": _name("community", missing[0])})
+        return Decision(False, "community",
+                        {"community": label.codes.get(("community", missing[0]), "?")})
     return Decision(True, "allowed")
 
 
 def _clearance_denial(subject: Subject, label: LabelFacts) -> Decision:
-    marking = Classification.objects.get(pk=label.classification_id)
     assert subject.nation is not None
-    if marking.nation_id == subject.nation:
-        seen_as: Classification | None = marking
-    else:
-        seen_as = reference.equivalents(subject.on).get((marking.pk, subject.nation))
+    marking = subject.protection.markings[label.classification_id]
+    seen_as = subject.protection.as_seen_by(marking.id, subject.nation)
     if seen_as is None:
         return Decision(False, "no-equivalent", {"marking": marking.key, "nation": subject.nation})
     return Decision(False, "clearance", {"marking": marking.key, "protected": seen_as.key,
                                          "nation": subject.nation})
-
-
-def _name(kind: str, pk: int) -> str:
-    model = Caveat if kind == "caveat" else Community
-    return model.objects.filter(pk=pk).values_list("code", flat=True).first() or str(pk)
 
 
 def evaluate(subject: Subject, action: Action, label: LabelFacts,
@@ -201,6 +192,13 @@ def decide(user: Any, action: Action, obj: Model, *, subject: Subject | None = N
     return decision
 
 
+def visible_label_ids(subject: Subject) -> list[int]:
+    """The ids of the labels ``evaluate(subject, VIEW, ·)`` allows. Labels are shared and few, so
+    this short list, rather than a correlated subquery, is what record queries filter on: the
+    planner then walks the listing index and drops rows by label id."""
+    return list(visible_labels(subject).values_list("pk", flat=True))
+
+
 def visible_labels(subject: Subject) -> QuerySet[Label]:
     """The labels ``evaluate(subject, VIEW, ·)`` allows, as one SQL query."""
     if not (subject.active and subject.nation and subject.organisation_id):
@@ -220,7 +218,7 @@ def visible_labels(subject: Subject) -> QuerySet[Label]:
 def visible(user: Any, queryset: QuerySet[M], *, subject: Subject | None = None) -> QuerySet[M]:
     """Only the rows of ``queryset`` that the user may view, filtered in the database."""
     subject = subject or Subject.of(user)
-    return queryset.filter(label_id__in=visible_labels(subject).values("pk"))
+    return queryset.filter(label_id__in=visible_label_ids(subject))
 
 
 def record_listing(user: Any, objects: list[Model], *, what: str) -> None:

@@ -67,15 +67,21 @@ class LabelFacts:
     releasable_to: frozenset[str] = field(default_factory=frozenset)
     caveat_ids: frozenset[int] = field(default_factory=frozenset)
     community_ids: frozenset[int] = field(default_factory=frozenset)
+    # Codes by id, so a denial can name what is missing without another query.
+    codes: dict[tuple[str, int], str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, label: Label) -> LabelFacts:
+        caveats = list(label.caveats.all())
+        communities = list(label.communities.all())
         return cls(
             id=label.pk, originator=label.originator_id,
             classification_id=label.classification_id,
             releasable_to=frozenset(n.pk for n in label.releasable_to.all()),
-            caveat_ids=frozenset(c.pk for c in label.caveats.all()),
-            community_ids=frozenset(c.pk for c in label.communities.all()))
+            caveat_ids=frozenset(c.pk for c in caveats),
+            community_ids=frozenset(c.pk for c in communities),
+            codes={**{("caveat", c.pk): c.code for c in caveats},
+                   **{("community", c.pk): c.code for c in communities}})
 
 
 def validate(spec: LabelSpec, *, applied_on: dt.date | None = None) -> None:

@@ -11,10 +11,12 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count, Max, Subquery
 
 from entente.core.models import Nation
 from entente.security.models import Caveat, Classification, Equivalence, EquivalenceTable
@@ -109,6 +111,7 @@ def load(paths: Iterable[Path] = DEFAULT_FILES) -> list[str]:
         except KeyError as exc:
             raise ReferenceDataError(f"{path}: missing field {exc}.") from exc
         loaded.append(str(path))
+    _cache.clear()
     return loaded
 
 
@@ -124,3 +127,60 @@ def equivalents(on: dt.date) -> dict[tuple[int, str], Classification]:
         return {}
     entries = table.entries.filter(effective_from__lte=on).select_related("target")
     return {(e.source_id, e.target.nation_id): e.target for e in entries}
+
+
+@dataclass(frozen=True)
+class Marking:
+    id: int
+    key: str
+    nation: str
+    level: int
+    requires_clearance: bool
+
+
+@dataclass(frozen=True)
+class Protection:
+    """The reference data the kernel needs for one day, as plain values: every marking, and for
+    each (marking, reader nation) the marking of the reader's scheme it is protected as."""
+
+    markings: dict[int, Marking]
+    seen_as: dict[tuple[int, str], int]
+    eyes_only: dict[str, frozenset[int]]
+
+    def as_seen_by(self, marking_id: int, nation: str) -> Marking | None:
+        marking = self.markings[marking_id]
+        if marking.nation == nation:
+            return marking
+        target = self.seen_as.get((marking_id, nation))
+        return self.markings[target] if target is not None else None
+
+
+_cache: dict[tuple[dt.date, tuple[object, ...]], Protection] = {}
+
+
+def _version_token() -> tuple[object, ...]:
+    # New markings or table versions loaded by another process change this; load() in this
+    # process clears the cache outright.
+    row = Classification.objects.annotate(
+        t=Subquery(EquivalenceTable.objects.order_by("-id").values("id")[:1]),
+        c=Subquery(Caveat.objects.order_by("-id").values("id")[:1]),
+    ).values("t", "c").annotate(n=Count("id"), m=Max("id")).values_list("n", "m", "t", "c")
+    return tuple(row.first() or ())
+
+
+def protection(on: dt.date) -> Protection:
+    key = (on, _version_token())
+    cached = _cache.get(key)
+    if cached is None:
+        markings = {c.pk: Marking(c.pk, c.key, c.nation_id, c.level, c.requires_clearance)
+                    for c in Classification.objects.all()}
+        seen_as = {k: v.pk for k, v in equivalents(on).items()}
+        eyes_only: dict[str, set[int]] = {}
+        for caveat_id, nation in Caveat.objects.filter(eyes_only__isnull=False).values_list(
+                "pk", "eyes_only_id"):
+            eyes_only.setdefault(nation, set()).add(caveat_id)
+        cached = Protection(markings, seen_as,
+                            {n: frozenset(ids) for n, ids in eyes_only.items()})
+        _cache.clear()  # one day, one version at a time is all a process needs
+        _cache[key] = cached
+    return cached

@@ -173,7 +173,7 @@ def test_every_decision_is_audited_allowed_or_denied():
     events = list(AuditEvent.objects.filter(seq__gt=before).order_by("seq"))
     assert [(e.object_id, e.allowed, e.actor, e.action) for e in events] == [
         (str(allowed.pk), True, "u", "access.view"), (str(denied.pk), False, "u", "access.view")]
-    assert events[1].detail["rule"] == "clearance"
+    assert events[1].details["rule"] == "clearance"
     assert "GBR/TOP-SECRET" in events[1].reason
 
 

@@ -128,7 +128,7 @@ def test_home_page_lists_exactly_the_visible_records(world, who):
         assert (link in html) == (title in expected), f"{who} / link to {title}"
     [listing] = [e for e in audit_since(before) if e.action == "access.list"]
     assert listing.actor == who and listing.allowed is True
-    assert sorted(listing.detail["ids"]) == sorted(world.ids(expected))
+    assert sorted(listing.details["ids"]) == sorted(world.ids(expected))
 
 
 @pytest.mark.parametrize("who", USERS)
@@ -148,7 +148,7 @@ def test_api_list_returns_exactly_the_visible_records(world, who):
     events = audit_since(before)
     assert [e.action for e in events] == ["access.list"]
     assert events[0].actor == who
-    assert sorted(events[0].detail["ids"]) == sorted(world.ids(expected))
+    assert sorted(events[0].details["ids"]) == sorted(world.ids(expected))
 
 
 @pytest.mark.parametrize("who", USERS)

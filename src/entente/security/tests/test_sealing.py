@@ -74,7 +74,7 @@ def test_rotation_rewraps_data_keys_and_leaves_payloads_alone():
     assert open_for(after_uk, after_uk.body).decode() == SECRET_TEXT
     assert bytes(SampleRecord.objects.get(pk=jp.pk).body) == before_jp  # other nation untouched
     event = AuditEvent.objects.filter(action="keys.rotate").get()
-    assert event.detail == {"rewrapped": {"security.samplerecord": 1}}
+    assert event.details == {"rewrapped": {"security.samplerecord": 1}}
 
 
 def test_cli_rotate_then_everything_still_decrypts():
