@@ -164,8 +164,9 @@ def _version_token() -> tuple[object, ...]:
     row = Classification.objects.annotate(
         t=Subquery(EquivalenceTable.objects.order_by("-id").values("id")[:1]),
         c=Subquery(Caveat.objects.order_by("-id").values("id")[:1]),
-    ).values("t", "c").annotate(n=Count("id"), m=Max("id")).values_list("n", "m", "t", "c")
-    return tuple(row.first() or ())
+    ).order_by().values("t", "c").annotate(n=Count("id"), m=Max("id")).values_list(
+        "n", "m", "t", "c")
+    return tuple(next(iter(row), ()))
 
 
 def protection(on: dt.date) -> Protection:
