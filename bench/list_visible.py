@@ -197,6 +197,39 @@ def measure(users: dict[str, Any], order: tuple[str, ...], args: argparse.Namesp
     return results
 
 
+def measure_keyset(users: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The page after the ``deep_offset``-th visible record, reached by keyset cursor as the API's
+    ``after=`` does (same Q as selectors.visible_records), versus the unfiltered page at the same
+    depth reached the same way."""
+    from django.db.models import Q
+
+    from entente.security import kernel
+    from entente.security.models import SampleRecord
+
+    size, out = args.page_size, []
+    base = SampleRecord.objects.order_by("title", "id")
+    for name, user in users.items():
+        anchor = kernel.visible(user, base)[args.deep_offset - 1:args.deep_offset].get()
+        after = Q(title__gt=anchor.title) | Q(title=anchor.title, id__gt=anchor.id)
+        unf_anchor = base[args.deep_offset - 1:args.deep_offset].get()
+        unf_after = Q(title__gt=unf_anchor.title) | Q(title=unf_anchor.title, id__gt=unf_anchor.id)
+        unfiltered, filtered = [], []
+        for rep in range(args.warmup + args.repeat):
+            t_unf, _ = B.timed(lambda q=unf_after: list(base.filter(q)[:size]))
+            t0 = time.perf_counter()
+            subject = kernel.Subject.of(user)
+            page = list(kernel.visible(user, base.filter(after), subject=subject)[:size])
+            t1 = time.perf_counter()
+            if rep >= args.warmup:
+                unfiltered.append(t_unf)
+                filtered.append(t1 - t0)
+        unf, fil = B.summary_ms(unfiltered), B.summary_ms(filtered)
+        out.append({"user": name, "after_visible_row": args.deep_offset, "rows": len(page),
+                    "unfiltered": unf, "filtered": fil,
+                    "ratio_p50": round(fil["p50_ms"] / unf["p50_ms"], 3)})
+    return out
+
+
 def measure_counts(users: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
     from entente.security import kernel
     from entente.security.models import SampleRecord
@@ -272,6 +305,7 @@ def main() -> None:
 
         pages = measure(users, order, args, "as-is")
         counts = measure_counts(users, args)
+        keyset = measure_keyset(users, args)
         if args.explain:
             explain(users, order, args.page_size)
 
@@ -298,6 +332,12 @@ def main() -> None:
         print()
         print_pages(pages + what_if)
         print()
+        print(B.table(["keyset page user", "after row", "rows", "unf p50", "filt p50", "filt p95",
+                       "ratio p50"],
+                      [[k["user"], f"{k['after_visible_row']:,}", k["rows"],
+                        k["unfiltered"]["p50_ms"], k["filtered"]["p50_ms"],
+                        k["filtered"]["p95_ms"], k["ratio_p50"]] for k in keyset]))
+        print()
         print(B.table(["count(*) user", "visible", "fraction", "unf p50", "filt p50", "filt p95",
                        "ratio p50"],
                       [[c["user"], c["visible"], c["visible_fraction"], c["unfiltered"]["p50_ms"],
@@ -323,7 +363,7 @@ def main() -> None:
             "bench": "list_visible", "env": env, "records": args.records, "labels": len(labels),
             "order_by": list(order), "page_size": args.page_size, "repeat": args.repeat,
             "load_s": round(load_s, 2), "ordering_index": index, "index_needed": needed,
-            "pages": pages, "counts": counts, "what_if_index": what_if,
+            "pages": pages, "counts": counts, "keyset": keyset, "what_if_index": what_if,
             "targets": {"ratio_p50_max": RATIO_TARGET, "filtered_p50_ms_max": P50_TARGET_MS},
             "worst_ratio_p50": worst_ratio, "worst_filtered_p50_ms": worst_p50,
             "met": {"ratio": ratio_met, "latency": p50_met, "load": load_met},

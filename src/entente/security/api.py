@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from django.http import HttpRequest
+import base64
+import json
+import uuid
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import UUID4
@@ -34,13 +39,38 @@ def _out(record: SampleRecord, reader_nation: str | None) -> dict[str, object]:
             "banner": banner(record.label, reader_nation).text(), "owner": record.owner.code}
 
 
-@router.get("/records", response=list[RecordOut], summary="Records the caller may view")
-def list_records(request: HttpRequest, offset: Query[int] = 0,
-                 limit: Query[int] = PAGE_SIZE) -> list[dict[str, object]]:
+def _cursor(record: SampleRecord) -> str:
+    raw = json.dumps([record.title, str(record.pk)], ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: str) -> tuple[str, uuid.UUID]:
+    try:
+        title, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return str(title), uuid.UUID(pk)
+    except (ValueError, TypeError):
+        raise HttpError(422, "after is not a cursor this API issued; use the Link header of "
+                             "the previous page.") from None
+
+
+@router.get("/records", response=list[RecordOut], summary="Records the caller may view",
+            description="Pages of at most `limit` records in title order. Follow the `Link: "
+                        "<…>; rel=\"next\"` header (keyset cursor) for the next page; `offset` "
+                        "also works but costs more the deeper it goes.")
+def list_records(request: HttpRequest, response: HttpResponse, offset: Query[int] = 0,
+                 limit: Query[int] = PAGE_SIZE,
+                 after: Query[str | None] = None) -> list[dict[str, object]]:
     if offset < 0 or not 1 <= limit <= MAX_PAGE:
         raise HttpError(422, f"offset must be ≥ 0 and limit between 1 and {MAX_PAGE}.")
+    if after is not None and offset:
+        raise HttpError(422, "Use either after or offset, not both.")
+    records = visible_records(request.user, offset=offset, limit=limit,
+                              after=_after(after) if after is not None else None)
+    if len(records) == limit:
+        query = urlencode({"limit": limit, "after": _cursor(records[-1])})
+        response["Link"] = f'<{request.path}?{query}>; rel="next"'
     nation = request.user.nationality_id  # type: ignore[union-attr]
-    return [_out(r, nation) for r in visible_records(request.user, offset=offset, limit=limit)]
+    return [_out(r, nation) for r in records]
 
 
 @router.get("/records/{record_id}", response={200: RecordDetail, 404: Problem},

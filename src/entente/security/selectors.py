@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db.models import Q
+
 from entente.security import audit
 from entente.security.kernel import Action, Subject, decide, record_listing, visible
 from entente.security.models import SampleRecord
@@ -18,10 +20,17 @@ class NotFound(LookupError):
 PAGE_SIZE = 50
 
 
-def visible_records(user: Any, *, offset: int = 0, limit: int = PAGE_SIZE,
-                    subject: Subject | None = None) -> list[SampleRecord]:
-    """One page of what the user may see, filtered and sliced in the database."""
+def visible_records(user: Any, *, offset: int = 0, after: tuple[str, uuid.UUID] | None = None,
+                    limit: int = PAGE_SIZE, subject: Subject | None = None) -> list[SampleRecord]:
+    """One page of what the user may see, filtered and sliced in the database.
+
+    ``after`` (the title and id of the last record of the previous page) is keyset pagination:
+    the database starts at that point in the listing index, so page 1,000 costs what page 1 does,
+    where an offset makes it read and discard every visible row before it."""
     queryset = SampleRecord.objects.select_related("label", "owner").order_by("title", "id")
+    if after is not None:
+        title, last_id = after
+        queryset = queryset.filter(Q(title__gt=title) | Q(title=title, id__gt=last_id))
     records = list(visible(user, queryset, subject=subject)[offset:offset + limit])
     record_listing(user, records, what="security.samplerecord")  # type: ignore[arg-type]
     return records

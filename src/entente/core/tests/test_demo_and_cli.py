@@ -114,3 +114,24 @@ def test_api_pages_are_cut_in_the_database_and_cover_exactly_the_visible_set(wor
     for bad in ("offset=-1", "limit=0", "limit=201", "limit=abc"):
         response = client.get(f"/api/v1/records?{bad}")
         assert response.status_code == 422, bad
+
+
+def test_api_keyset_pages_follow_the_link_header_to_exactly_the_visible_set(world):
+    from entente.testing import verified_client
+
+    client = verified_client(world["kenji"])
+    seen: list[str] = []
+    url: str | None = "/api/v1/records?limit=3"
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        seen += [r["id"] for r in response.json()]
+        link = response.get("Link")
+        url = link[1:link.index(">")] if link else None
+    expected = [str(pk) for pk in visible(world["kenji"], SampleRecord.objects.order_by(
+        "title", "id")).values_list("pk", flat=True)]
+    assert seen == expected and len(expected) == 6
+    for bad in ("after=garbage", "after=W10", "after=bm90LWpzb24", "after=x&offset=3"):
+        response = client.get(f"/api/v1/records?{bad}")
+        assert response.status_code == 422, bad
+        assert "after" in response.json()["detail"]
