@@ -210,9 +210,10 @@ def measure_keyset(users: dict[str, Any], args: argparse.Namespace) -> list[dict
     base = SampleRecord.objects.order_by("title", "id")
     for name, user in users.items():
         anchor = kernel.visible(user, base)[args.deep_offset - 1:args.deep_offset].get()
-        after = Q(title__gt=anchor.title) | Q(title=anchor.title, id__gt=anchor.id)
+        after = Q(title__gte=anchor.title) & (Q(title__gt=anchor.title) | Q(id__gt=anchor.id))
         unf_anchor = base[args.deep_offset - 1:args.deep_offset].get()
-        unf_after = Q(title__gt=unf_anchor.title) | Q(title=unf_anchor.title, id__gt=unf_anchor.id)
+        unf_after = (Q(title__gte=unf_anchor.title)
+                     & (Q(title__gt=unf_anchor.title) | Q(id__gt=unf_anchor.id)))
         unfiltered, filtered = [], []
         for rep in range(args.warmup + args.repeat):
             t_unf, _ = B.timed(lambda q=unf_after: list(base.filter(q)[:size]))

@@ -177,15 +177,13 @@ def verify() -> Verification:
     checkpoints = {c.seq: c for c in AuditCheckpoint.objects.all()}
     public_hex = keyring().signing_public_key().public_bytes_raw().hex()
     expected_seq, prev, count = 1, GENESIS, 0
-    sha256, dumps, micros = hashlib.sha256, json.dumps, _micros
     for seq, at, *rest, prev_hash, stored_hash in _chain_rows():
         if seq != expected_seq:
             return Verification(False, count, 0, expected_seq,
                                 f"event {expected_seq} is missing (next present is {seq}).")
         if prev_hash != prev:
             return Verification(False, count, 0, seq, "its link to the previous event is broken.")
-        body = dumps([seq, micros(at), *rest], separators=(",", ":"), ensure_ascii=False)
-        if sha256(f"{prev}\n{body}".encode()).hexdigest() != stored_hash:
+        if _digest(prev, [seq, _micros(at), *rest]) != stored_hash:
             return Verification(False, count, 0, seq, "its content does not match its hash.")
         point = checkpoints.get(seq)
         if point is not None and point.hash != stored_hash:

@@ -30,7 +30,10 @@ def visible_records(user: Any, *, offset: int = 0, after: tuple[str, uuid.UUID] 
     queryset = SampleRecord.objects.select_related("label", "owner").order_by("title", "id")
     if after is not None:
         title, last_id = after
-        queryset = queryset.filter(Q(title__gt=title) | Q(title=title, id__gt=last_id))
+        # title >= … first: the one bound an index range scan can start from (the OR alone,
+        # lacking row-value comparison in the ORM, makes PostgreSQL read from the beginning).
+        queryset = queryset.filter(Q(title__gte=title),
+                                   Q(title__gt=title) | Q(id__gt=last_id))
     records = list(visible(user, queryset, subject=subject)[offset:offset + limit])
     record_listing(user, records, what="security.samplerecord")  # type: ignore[arg-type]
     return records

@@ -135,3 +135,23 @@ def test_api_keyset_pages_follow_the_link_header_to_exactly_the_visible_set(worl
         response = client.get(f"/api/v1/records?{bad}")
         assert response.status_code == 422, bad
         assert "after" in response.json()["detail"]
+
+
+def test_keyset_pages_are_exact_when_titles_repeat():
+    from entente.security.labels import LabelSpec
+    from entente.security.selectors import visible_records
+    from entente.security.services import create_sample_record
+    from entente.testing import make_user, organisation
+
+    reader = make_user("reader", "GBR", clearance="SECRET")
+    made = {create_sample_record(actor=None, owner=organisation("gbr-mod"), title=title,
+                                 body="x", label=LabelSpec.parse(label)).pk
+            for title in ("Same", "Same", "Same", "Other", "Same")
+            for label in ("GBR/SECRET|rel=GBR", "GBR/TOP-SECRET|rel=GBR")}
+    seen, after = [], None
+    while page := visible_records(reader, after=after, limit=2):
+        seen += [r.pk for r in page]
+        after = (page[-1].title, page[-1].pk)
+    visible_ids = set(visible(reader, SampleRecord.objects.all()).values_list("pk", flat=True))
+    assert len(seen) == len(set(seen)) == 5
+    assert set(seen) == visible_ids < made
