@@ -12,14 +12,18 @@ import contextvars
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
+import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from entente.security.keystore import keyring
@@ -147,9 +151,9 @@ class Verification:
         return f"BROKEN at event {self.broken_at}: {self.problem}"
 
 
-def _chain_rows(batch: int = 20000) -> Iterator[tuple[Any, ...]]:
-    """Every event in order, in keyset batches straight from the cursor: the ORM's per-row model
-    machinery would cost more than the hashing itself."""
+def _chain_rows(after: int, upto: int | None, batch: int = 20000) -> Iterator[tuple[Any, ...]]:
+    """Events with ``after < seq <= upto`` in order, in keyset batches straight from the cursor:
+    the ORM's per-row model machinery would cost more than the hashing itself."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     quoted = [connection.ops.quote_name(c) for c in (*_HASHED, "prev_hash", "hash")]
     # The timestamp is what makes the driver slow (a Python-level time-zone loader on
@@ -160,11 +164,12 @@ def _chain_rows(batch: int = 20000) -> Iterator[tuple[Any, ...]]:
         quoted[1] = "at || ''"
     columns = ", ".join(quoted)
     # Only our own quoted identifiers are interpolated; the values are parameters.
-    sql = f"SELECT {columns} FROM {table} WHERE seq > %s ORDER BY seq LIMIT %s"  # noqa: S608
-    last = 0
+    sql = (f"SELECT {columns} FROM {table} WHERE seq > %s AND seq <= %s "  # noqa: S608
+           "ORDER BY seq LIMIT %s")
+    last, end = after, upto if upto is not None else 2**62
     with connection.cursor() as cursor:
         while True:
-            cursor.execute(sql, [last, batch])
+            cursor.execute(sql, [last, end, batch])
             rows = cursor.fetchall()
             if not rows:
                 return
@@ -172,23 +177,73 @@ def _chain_rows(batch: int = 20000) -> Iterator[tuple[Any, ...]]:
             last = rows[-1][0]
 
 
-def verify() -> Verification:
-    """Walk the chain in order; report the first broken or missing link."""
+@dataclass(frozen=True)
+class _Walk:
+    count: int
+    broken_at: int | None = None
+    problem: str = ""
+
+
+def _walk(first: int, last: int | None, prev: str, checkpoints: dict[int, str]) -> _Walk:
+    """Verify events first..last (to the end when ``last`` is None), starting from ``prev``."""
+    expected_seq, count = first, 0
+    for seq, at, *rest, prev_hash, stored_hash in _chain_rows(first - 1, last):
+        if seq != expected_seq:
+            return _Walk(count, expected_seq,
+                         f"event {expected_seq} is missing (next present is {seq}).")
+        if prev_hash != prev:
+            return _Walk(count, seq, "its link to the previous event is broken.")
+        if _digest(prev, [seq, _micros(at), *rest]) != stored_hash:
+            return _Walk(count, seq, "its content does not match its hash.")
+        if checkpoints.get(seq, stored_hash) != stored_hash:
+            return _Walk(count, seq, "it differs from the signed checkpoint.")
+        prev, expected_seq, count = stored_hash, seq + 1, count + 1
+    if last is not None and expected_seq <= last:
+        return _Walk(count, expected_seq, f"event {expected_seq} is missing.")
+    return _Walk(count)
+
+
+def _walk_in_child(args: tuple[int, int | None, str, dict[int, str]]) -> _Walk:
+    return _walk(*args)
+
+
+PARALLEL_MIN = 200_000
+
+
+def _parallel_ok(head: int, workers: int, parallel_min: int) -> bool:
+    # Each worker opens its own connection, so the data must be committed and reachable from
+    # another process: not inside a transaction, not an in-memory SQLite database.
+    in_memory = connection.vendor == "sqlite" and getattr(connection, "is_in_memory_db", bool)()
+    return (workers > 1 and head >= parallel_min and not in_memory
+            and not connection.in_atomic_block)
+
+
+def verify(*, workers: int | None = None, parallel_min: int = PARALLEL_MIN) -> Verification:
+    """Walk the chain in order; report the first broken or missing link. A long chain is cut
+    into one range per CPU and the ranges are hashed in parallel: each starts from the stored
+    hash of the event before it, which the previous range verifies."""
     checkpoints = {c.seq: c for c in AuditCheckpoint.objects.all()}
     public_hex = keyring().signing_public_key().public_bytes_raw().hex()
-    expected_seq, prev, count = 1, GENESIS, 0
-    for seq, at, *rest, prev_hash, stored_hash in _chain_rows():
-        if seq != expected_seq:
-            return Verification(False, count, 0, expected_seq,
-                                f"event {expected_seq} is missing (next present is {seq}).")
-        if prev_hash != prev:
-            return Verification(False, count, 0, seq, "its link to the previous event is broken.")
-        if _digest(prev, [seq, _micros(at), *rest]) != stored_hash:
-            return Verification(False, count, 0, seq, "its content does not match its hash.")
-        point = checkpoints.get(seq)
-        if point is not None and point.hash != stored_hash:
-            return Verification(False, count, 0, seq, "it differs from the signed checkpoint.")
-        prev, expected_seq, count = stored_hash, seq + 1, count + 1
+    pinned = {seq: c.hash for seq, c in checkpoints.items()}
+    head = AuditEvent.objects.aggregate(head=Max("seq"))["head"] or 0
+    workers = workers or min(os.cpu_count() or 1, 4)
+    if _parallel_ok(head, workers, parallel_min):
+        cuts = [1 + head * i // workers for i in range(workers)]
+        stored = dict(AuditEvent.objects.filter(seq__in=[c - 1 for c in cuts[1:]])
+                      .values_list("seq", "hash"))
+        jobs = [(start, (cuts[i + 1] - 1) if i + 1 < workers else None,
+                 stored.get(start - 1, "") if start > 1 else GENESIS, pinned)
+                for i, start in enumerate(cuts)]
+        connections.close_all()  # children must not share the parent's socket
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            walks = list(pool.map(_walk_in_child, jobs))
+    else:
+        walks = [_walk(1, None, GENESIS, pinned)]
+    count = 0
+    for walk in walks:
+        count += walk.count
+        if walk.broken_at is not None:
+            return Verification(False, count, 0, walk.broken_at, walk.problem)
     for point in checkpoints.values():
         if point.seq > count:
             return Verification(False, count, 0, count + 1,

@@ -136,3 +136,30 @@ def test_cli_verify_reports_ok_and_broken():
     _as_attacker("DELETE FROM security_auditevent WHERE seq = 2")
     with pytest.raises(CommandError, match="BROKEN at event 2"):
         call_command("audit", "verify", stdout=io.StringIO())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql" and not connection.settings_dict.get(
+    "TEST", {}).get("NAME"), reason="parallel verify needs a database other processes can reach")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("damage", [None, "edit", "delete"])
+def test_parallel_verify_agrees_with_the_sequential_walk(damage):
+    _events(40)
+    assert audit._parallel_ok(40, workers=3, parallel_min=10)
+    if damage:
+        statement = ("UPDATE security_auditevent SET reason = 'x' WHERE seq = 27"
+                     if damage == "edit" else "DELETE FROM security_auditevent WHERE seq = 27")
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE security_auditevent DISABLE TRIGGER USER")
+            try:
+                cursor.execute(statement)
+            finally:
+                cursor.execute("ALTER TABLE security_auditevent ENABLE TRIGGER USER")
+    parallel = audit.verify(workers=3, parallel_min=10)
+    sequential = audit.verify(workers=1)
+    assert parallel == sequential
+    assert parallel.ok is (damage is None)
+    if damage:
+        assert parallel.broken_at == 27
+        assert ("missing" if damage == "delete" else "does not match") in parallel.problem
+    else:
+        assert parallel.count == 40
