@@ -153,7 +153,7 @@ def fetch_only() -> float:
     from entente.security import audit
 
     start = time.perf_counter()
-    for _ in audit._chain_rows():
+    for _ in audit._chain_rows(0, None):
         pass
     return time.perf_counter() - start
 
@@ -179,7 +179,7 @@ def main() -> None:
         rows = [["build (hash in Python + bulk insert)", build_s, round(args.events / build_s)],
                 ["audit.verify()", verify_s, round(args.events / verify_s)]]
         if fetch_s is not None:
-            rows.append(["  of which fetch only (same query, no hashing)", fetch_s,
+            rows.append(["  of which fetch only (one process, same query, no hashing)", fetch_s,
                          round(args.events / fetch_s)])
             rows.append(["  of which hashing/checks (difference)", verify_s - fetch_s, "-"])
         print(B.table(["phase", "seconds", "events/s"], rows))
