@@ -166,18 +166,18 @@ class Banner:
 
 
 def banner(label: Label, reader_nation: str | None, on: dt.date | None = None) -> Banner:
-    marking = label.classification
+    # The same table in force that the kernel protects by, so the banner never disagrees with it.
+    protection = reference.protection(on or timezone.localdate())
+    marking = protection.markings[label.classification_id]
     equivalent = None
     if reader_nation and reader_nation != label.originator_id:
-        equivalent = reference.equivalents(on or timezone.localdate()).get(
-            (marking.pk, reader_nation))
+        equivalent = protection.as_seen_by(marking.id, reader_nation)
     caveats = " ".join(c.name_en for c in label.caveats.all())
     return Banner(
-        original=f"{label.originator_id} {marking.name_en}",
-        original_ja=f"{label.originator_id} {marking.name_ja or marking.name_en}",
-        equivalent=f"{equivalent.nation_id} {equivalent.name_en}" if equivalent else None,
-        equivalent_ja=(f"{equivalent.nation_id} {equivalent.name_ja or equivalent.name_en}"
-                       if equivalent else None),
+        original=f"{marking.nation} {marking.name_en}",
+        original_ja=f"{marking.nation} {marking.name_ja}",
+        equivalent=f"{equivalent.nation} {equivalent.name_en}" if equivalent else None,
+        equivalent_ja=f"{equivalent.nation} {equivalent.name_ja}" if equivalent else None,
         caveats=caveats,
         releasable_to="/".join(sorted(n.pk for n in label.releasable_to.all())),
     )

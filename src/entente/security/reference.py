@@ -136,6 +136,8 @@ class Marking:
     nation: str
     level: int
     requires_clearance: bool
+    name_en: str
+    name_ja: str
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,8 @@ def protection(on: dt.date) -> Protection:
     key = (on, _version_token())
     cached = _cache.get(key)
     if cached is None:
-        markings = {c.pk: Marking(c.pk, c.key, c.nation_id, c.level, c.requires_clearance)
+        markings = {c.pk: Marking(c.pk, c.key, c.nation_id, c.level, c.requires_clearance,
+                                  c.name_en, c.name_ja or c.name_en)
                     for c in Classification.objects.all()}
         seen_as = {k: v.pk for k, v in equivalents(on).items()}
         eyes_only: dict[str, set[int]] = {}
