@@ -52,13 +52,24 @@ class EquivalenceTableAdmin(ReadOnlyAdmin):
     inlines = [EquivalenceInline]
 
 
+class ImmutableIdentityAdmin(admin.ModelAdmin):
+    """Names may be corrected; what labels rely on (code, who satisfies it) may not change once
+    created. Deletion of one in use is refused by the database (PROTECT)."""
+
+    identity_fields: tuple[str, ...] = ("code",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return self.identity_fields if obj is not None else ()
+
+
 @admin.register(Caveat)
-class CaveatAdmin(admin.ModelAdmin):
+class CaveatAdmin(ImmutableIdentityAdmin):
     list_display = ["code", "name_en", "name_ja", "eyes_only"]
+    identity_fields = ("code", "eyes_only")
 
 
 @admin.register(Community)
-class CommunityAdmin(admin.ModelAdmin):
+class CommunityAdmin(ImmutableIdentityAdmin):
     list_display = ["code", "name_en", "name_ja"]
     search_fields = ["code", "name_en", "name_ja"]
 

@@ -100,11 +100,13 @@ def record(action: str, *, actor: Any = None, obj: models.Model | None = None,
         last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
         seq = last["seq"] + 1 if last else 1
         prev = last["hash"] if last else GENESIS
+        # Cut to the columns' sizes here, once: an over-long value (a 150-character username
+        # typed at sign-in) must never make the audit write fail and the event be lost.
         row = {
             "seq": seq, "at": timezone.now(), "actor_id": getattr(actor, "pk", None),
-            "actor": getattr(actor, "username", "") or "", "action": action,
-            "object_type": object_type, "object_id": object_id, "allowed": allowed,
-            "reason": str(reason), "source": _source.get(),
+            "actor": (getattr(actor, "username", "") or "")[:150], "action": action[:40],
+            "object_type": object_type[:80], "object_id": str(object_id)[:80],
+            "allowed": allowed, "reason": str(reason), "source": _source.get()[:80],
             "detail": canonical_json(detail or {}),
         }
         event = AuditEvent(prev_hash=prev, hash=_digest(prev, _fields(row)), **row)

@@ -171,9 +171,12 @@ class Label(models.Model):
     canonical = models.CharField(max_length=512, unique=True, editable=False)
     originator = models.ForeignKey(Nation, on_delete=models.PROTECT, related_name="+")
     classification = models.ForeignKey(Classification, on_delete=models.PROTECT, related_name="+")
-    releasable_to = models.ManyToManyField(Nation, related_name="+", blank=True)
-    caveats = models.ManyToManyField(Caveat, related_name="+", blank=True)
-    communities = models.ManyToManyField(Community, related_name="+", blank=True)
+    releasable_to: models.ManyToManyField[Nation, LabelReleasability] = models.ManyToManyField(
+        Nation, related_name="+", blank=True, through="LabelReleasability")
+    caveats: models.ManyToManyField[Caveat, LabelCaveat] = models.ManyToManyField(
+        Caveat, related_name="+", blank=True, through="LabelCaveat")
+    communities: models.ManyToManyField[Community, LabelCommunity] = models.ManyToManyField(
+        Community, related_name="+", blank=True, through="LabelCommunity")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -181,6 +184,44 @@ class Label(models.Model):
 
     def __str__(self) -> str:
         return self.canonical
+
+
+# The label's parts. PROTECT on the far side: deleting a caveat, community or nation must never
+# silently strip it from labels that carry it (that would open them to everyone).
+class LabelReleasability(models.Model):
+    label = models.ForeignKey(Label, on_delete=models.CASCADE)
+    nation = models.ForeignKey(Nation, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["label", "nation"],
+                                               name="unique_label_nation")]
+
+    def __str__(self) -> str:
+        return f"{self.label_id} REL {self.nation_id}"
+
+
+class LabelCaveat(models.Model):
+    label = models.ForeignKey(Label, on_delete=models.CASCADE)
+    caveat = models.ForeignKey(Caveat, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["label", "caveat"],
+                                               name="unique_label_caveat")]
+
+    def __str__(self) -> str:
+        return f"{self.label_id} CAV {self.caveat_id}"
+
+
+class LabelCommunity(models.Model):
+    label = models.ForeignKey(Label, on_delete=models.CASCADE)
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["label", "community"],
+                                               name="unique_label_community")]
+
+    def __str__(self) -> str:
+        return f"{self.label_id} COM {self.community_id}"
 
 
 class Protected(models.Model):

@@ -55,6 +55,13 @@ def _load_nations(data: dict[str, Any], source: str) -> None:
             where = f"{source}: {code}/{m.get('code')}"
             if not isinstance(m.get("level"), int) or m["level"] < 0:
                 raise ReferenceDataError(f"{where}: level must be a whole number ≥ 0.")
+            existing = Classification.objects.filter(nation=nation, code=m["code"]).first()
+            if existing and (existing.level, existing.requires_clearance) != (
+                    m["level"], m.get("requires_clearance", True)):
+                # Labels already carry this marking: changing what it means would change who
+                # reads them. A scheme change is a new marking and a new table version.
+                raise ReferenceDataError(f"{where}: level and clearance requirement of a loaded "
+                                         "marking cannot change; add a new marking instead.")
             Classification.objects.update_or_create(
                 nation=nation, code=m["code"],
                 defaults={
@@ -63,6 +70,10 @@ def _load_nations(data: dict[str, Any], source: str) -> None:
                     "retired_on": _date(m["retired_on"], where) if m.get("retired_on") else None,
                 })
     for c in data.get("caveats", []):
+        existing_caveat = Caveat.objects.filter(code=c["code"]).first()
+        if existing_caveat and existing_caveat.eyes_only_id != c.get("eyes_only"):
+            raise ReferenceDataError(f"{source}: caveat {c['code']}: who satisfies a loaded "
+                                     "caveat cannot change; add a new caveat instead.")
         Caveat.objects.update_or_create(
             code=c["code"],
             defaults={"name_en": c["name_en"], "name_ja": c.get("name_ja", ""),

@@ -51,18 +51,24 @@ def rotate_keys(nation: str, *, actor: Any = None) -> dict[str, int]:
     Payloads are not re-encrypted: only the small wrapped keys change."""
     ring = keyring()
     new_kek = ring.create_kek(nation)
+    # On record before the work, so a rotation that dies half-way is still visible in the log.
+    audit.record("keys.rotate.start", actor=actor, object_type="kek", object_id=new_kek,
+                 allowed=True)
     counts: dict[str, int] = {}
     for model, field in SEALED_FIELDS:
         rewrapped = 0
-        rows = model._default_manager.filter(label__originator_id=nation).select_related("label")
-        for obj in rows.iterator(chunk_size=500):
+        manager = model._default_manager
+        pks = manager.filter(label__originator_id=nation).values_list("pk", flat=True)
+        for pk in pks.iterator(chunk_size=500):
             with transaction.atomic():
+                # Locked and re-read: a concurrent change to the row is not overwritten.
+                obj = manager.select_for_update().select_related("label").get(pk=pk)
                 sealed = crypto.Sealed.from_bytes(bytes(getattr(obj, field)))
                 if sealed.envelope.kek_id == new_kek:
                     continue
                 envelope = crypto.rewrap(ring, sealed.envelope, binding(obj), new_kek)
                 fresh = dataclasses.replace(sealed, envelope=envelope).to_bytes()
-                model._default_manager.filter(pk=obj.pk).update(**{field: fresh})
+                manager.filter(pk=obj.pk).update(**{field: fresh})
                 rewrapped += 1
         counts[model._meta.label_lower] = rewrapped
     audit.record("keys.rotate", actor=actor, object_type="kek", object_id=new_kek, allowed=True,
