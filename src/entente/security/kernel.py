@@ -32,6 +32,9 @@ from entente.security.models import (
     CaveatGrant,
     Clearance,
     Label,
+    LabelCaveat,
+    LabelCommunity,
+    LabelReleasability,
     Membership,
 )
 
@@ -192,22 +195,20 @@ def decide(user: Any, action: Action, obj: Model, *, subject: Subject | None = N
     return decision
 
 
-def visible_label_ids(subject: Subject) -> list[int]:
-    """The ids of the labels ``evaluate(subject, VIEW, ·)`` allows. Labels are shared and few, so
-    this short list, rather than a correlated subquery, is what record queries filter on: the
-    planner then walks the listing index and drops rows by label id."""
-    return list(visible_labels(subject).values_list("pk", flat=True))
+# Above this many visible labels the filter stays a subquery: a literal list that long would
+# cost more to send than it saves, and could pass SQLite's limit on bound parameters.
+MAX_LITERAL_LABELS = 5000
 
 
 def visible_labels(subject: Subject) -> QuerySet[Label]:
     """The labels ``evaluate(subject, VIEW, ·)`` allows, as one SQL query."""
     if not (subject.active and subject.nation and subject.organisation_id):
         return Label.objects.none()
-    releasable = Label.releasable_to.through.objects.filter(label_id=OuterRef("pk"),
-                                                            nation_id=subject.nation)
-    unmet_caveat = Label.caveats.through.objects.filter(label_id=OuterRef("pk")).exclude(
+    releasable = LabelReleasability.objects.filter(label_id=OuterRef("pk"),
+                                                   nation_id=subject.nation)
+    unmet_caveat = LabelCaveat.objects.filter(label_id=OuterRef("pk")).exclude(
         caveat_id__in=list(subject.caveat_ids))
-    unmet_community = Label.communities.through.objects.filter(label_id=OuterRef("pk")).exclude(
+    unmet_community = LabelCommunity.objects.filter(label_id=OuterRef("pk")).exclude(
         community_id__in=list(subject.community_ids))
     return (Label.objects.filter(classification_id__in=list(subject.readable))
             .filter(Q(originator_id=subject.nation) | Exists(releasable))
@@ -218,7 +219,14 @@ def visible_labels(subject: Subject) -> QuerySet[Label]:
 def visible(user: Any, queryset: QuerySet[M], *, subject: Subject | None = None) -> QuerySet[M]:
     """Only the rows of ``queryset`` that the user may view, filtered in the database."""
     subject = subject or Subject.of(user)
-    return queryset.filter(label_id__in=visible_label_ids(subject))
+    labels = visible_labels(subject)
+    # Labels are shared and few, so usually a short literal list of label ids, not a correlated
+    # subquery, is what the records are filtered on: PostgreSQL then walks the listing index and
+    # stops after one page, where the subquery made it fetch everything and sort.
+    ids = list(labels.values_list("pk", flat=True)[:MAX_LITERAL_LABELS + 1])
+    if len(ids) > MAX_LITERAL_LABELS:
+        return queryset.filter(label_id__in=labels.values("pk"))
+    return queryset.filter(label_id__in=ids)
 
 
 def record_listing(user: Any, objects: list[Model], *, what: str) -> None:

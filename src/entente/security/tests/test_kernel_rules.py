@@ -182,3 +182,18 @@ def test_reason_reads_in_japanese():
     decision = decide(user, Action.VIEW, record("GBR/SECRET|rel=GBR,JPN"))
     assert decision.reason("ja") != decision.reason("en")
     assert "拒否" in decision.reason("ja")
+
+
+def test_subquery_form_for_many_labels_filters_exactly_like_the_literal_list(monkeypatch):
+    from entente.security import kernel
+
+    user = make_user("u", "GBR", clearance="SECRET", communities=["proj-a"])
+    records = [record(label) for label in (
+        "GBR/SECRET|rel=GBR", "GBR/TOP-SECRET|rel=GBR", "GBR/SECRET|rel=GBR|com=proj-a",
+        "GBR/SECRET|rel=GBR|com=proj-b", "GBR/OFFICIAL|rel=GBR,JPN", "JPN/HI|rel=JPN")]
+    literal = set(visible(user, SampleRecord.objects.all()).values_list("pk", flat=True))
+    monkeypatch.setattr(kernel, "MAX_LITERAL_LABELS", 1)
+    subquery = set(visible(user, SampleRecord.objects.all()).values_list("pk", flat=True))
+    expected = {r.pk for r in records if evaluate(Subject.of(user), Action.VIEW,
+                                                  LabelFacts.of(r.label)).allowed}
+    assert literal == subquery == expected and len(expected) == 3
