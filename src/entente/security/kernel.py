@@ -19,7 +19,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -114,9 +114,7 @@ class Subject:
             return cls(getattr(user, "pk", None), getattr(user, "username", ""), active, nation,
                        getattr(organisation, "pk", None), None, frozenset(), frozenset(),
                        frozenset(), on, protection)
-        valid = Q(valid_from__lte=on, valid_until__gte=on)
-        levels = Clearance.objects.filter(valid, user=user, level__nation_id=nation).values_list(
-            "level__level", flat=True)
+        levels, granted, communities = _standing(user, nation, on)
         clearance = max(levels, default=None)
         readable = set()
         for marking_id in protection.markings:
@@ -126,17 +124,40 @@ class Subject:
             if not seen_as.requires_clearance or (clearance is not None
                                                   and seen_as.level <= clearance):
                 readable.add(marking_id)
-        granted = CaveatGrant.objects.filter(valid, user=user, caveat__eyes_only__isnull=True)
-        caveats = set(protection.eyes_only.get(nation, ())) | set(
-            granted.values_list("caveat_id", flat=True))
-        communities = set(Membership.objects.filter(valid, user=user)
-                          .values_list("community_id", flat=True))
+        caveats = set(protection.eyes_only.get(nation, ())) | granted
         is_authority = (organisation.kind == OrganisationKind.NATIONAL_SECURITY_AUTHORITY
                         and organisation.nation_id == nation
                         and user.role_grants.filter(role=Role.SECURITY_OFFICER).exists())
         return cls(user.pk, user.username, True, nation, organisation.pk,
                    nation if is_authority else None, frozenset(readable), frozenset(caveats),
                    frozenset(communities), on, protection)
+
+
+_CLEARANCE, _CAVEAT, _COMMUNITY = 0, 1, 2
+
+
+def _standing(user: Any, nation: str, on: dt.date) -> tuple[list[int], set[int], set[int]]:
+    """The user's grants valid on the day, in one round trip: clearance levels in their own
+    scheme, caveats granted individually (never an eyes-only one), community memberships."""
+    valid = Q(valid_from__lte=on, valid_until__gte=on, user=user)
+    parts = [
+        Clearance.objects.filter(valid, level__nation_id=nation)
+        .annotate(kind=Value(_CLEARANCE)).values_list("level__level", "kind"),
+        CaveatGrant.objects.filter(valid, caveat__eyes_only__isnull=True)
+        .annotate(kind=Value(_CAVEAT)).values_list("caveat_id", "kind"),
+        Membership.objects.filter(valid).annotate(kind=Value(_COMMUNITY))
+        .values_list("community_id", "kind"),
+    ]
+    rows = parts[0].order_by().union(*(p.order_by() for p in parts[1:]), all=True)
+    levels, caveats, communities = [], set(), set()
+    for value, kind in rows:
+        if kind == _CLEARANCE:
+            levels.append(value)
+        elif kind == _CAVEAT:
+            caveats.add(value)
+        else:
+            communities.add(value)
+    return levels, caveats, communities
 
 
 def _label_rules(subject: Subject, label: LabelFacts) -> Decision:
