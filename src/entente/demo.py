@@ -139,9 +139,10 @@ def _ensure_user(spec: DemoUser, today: dt.date) -> None:
     user.set_password(DEMO_PASSWORD)
     user.save()
     TOTPDevice.objects.create(user=user, name="demo", key=spec.totp_seed_hex, confirmed=True)
-    for role in spec.roles:
-        RoleGrant.objects.create(user=user, role=role)
     authority = Organisation.objects.get(code=f"{spec.nation.lower()}-nsa")
+    for role in spec.roles:
+        RoleGrant.objects.create(user=user, role=role, granted_by=authority,
+                                 valid_from=today.replace(year=today.year - 1))
     if spec.clearance:
         until = today - dt.timedelta(days=30) if spec.clearance_expired else today.replace(
             year=today.year + 5)

@@ -6,9 +6,13 @@ Nations and their organisations are reference data; a third nation arrives as da
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -87,13 +91,30 @@ class User(AbstractUser):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True,
                                      related_name="members", verbose_name=_("organisation"))
 
-    def has_role(self, role: str) -> bool:
-        return self.role_grants.filter(role=role).exists()
+    def has_role(self, role: str, on: dt.date | None = None) -> bool:
+        return self.role_grants.current(on).filter(role=role).exists()
+
+
+class RoleGrantQuerySet(models.QuerySet["RoleGrant"]):
+    def current(self, on: dt.date | None = None) -> RoleGrantQuerySet:
+        """Grants in force on the day: started, and not ended (no end date means until revoked)."""
+        on = on or timezone.localdate()
+        return self.filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on),
+                           valid_from__lte=on)
 
 
 class RoleGrant(models.Model):
+    """A role held for a period: an appointment as security officer ends like a clearance does."""
+
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_grants")
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    granted_by = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("granted by"))
+    valid_from = models.DateField(_("valid from"), default=timezone.localdate)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True,
+                                   help_text=_("Empty: until revoked."))
+
+    objects = RoleGrantQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "role"], name="unique_role_grant")]

@@ -30,5 +30,5 @@ def profile_of(user: User, on: dt.date | None = None) -> Profile:
         clearances=[(c, c.is_valid_on(on)) for c in clearances],
         memberships=[(m, m.is_valid_on(on)) for m in memberships],
         caveat_grants=[(g, g.is_valid_on(on)) for g in grants],
-        roles=[str(g.get_role_display()) for g in user.role_grants.all()],
+        roles=[str(g.get_role_display()) for g in user.role_grants.current(on)],
     )

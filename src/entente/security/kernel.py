@@ -127,7 +127,7 @@ class Subject:
         caveats = set(protection.eyes_only.get(nation, ())) | granted
         is_authority = (organisation.kind == OrganisationKind.NATIONAL_SECURITY_AUTHORITY
                         and organisation.nation_id == nation
-                        and user.role_grants.filter(role=Role.SECURITY_OFFICER).exists())
+                        and user.has_role(Role.SECURITY_OFFICER, on))
         return cls(user.pk, user.username, True, nation, organisation.pk,
                    nation if is_authority else None, frozenset(readable), frozenset(caveats),
                    frozenset(communities), on, protection)

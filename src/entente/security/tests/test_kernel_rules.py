@@ -197,3 +197,20 @@ def test_subquery_form_for_many_labels_filters_exactly_like_the_literal_list(mon
     expected = {r.pk for r in records if evaluate(Subject.of(user), Action.VIEW,
                                                   LabelFacts.of(r.label)).allowed}
     assert literal == subquery == expected and len(expected) == 3
+
+
+def test_an_ended_security_officer_appointment_gives_no_release_authority():
+    from entente.core.models import RoleGrant
+
+    officer = make_user("uknsa", "GBR", org=authority("GBR"), clearance="TOP-SECRET",
+                        roles=[Role.SECURITY_OFFICER])
+    rec = record("GBR/SECRET|rel=GBR,JPN")
+    assert sees(officer, rec, Action.RELEASE)
+    RoleGrant.objects.filter(user=officer).update(
+        valid_until=timezone.localdate() - dt.timedelta(days=1))
+    assert not sees(officer, rec, Action.RELEASE)
+    assert decide(officer, Action.RELEASE, rec).rule == "originator-authority"
+    RoleGrant.objects.filter(user=officer).update(
+        valid_from=timezone.localdate() + dt.timedelta(days=1), valid_until=None)
+    assert not sees(officer, rec, Action.RELEASE)
+    assert sees(officer, rec, Action.VIEW)  # the clearance, not the role, governs reading
