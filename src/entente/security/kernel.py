@@ -25,7 +25,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
-from entente.core.models import OrganisationKind, Role
+from entente.core.models import Role
 from entente.security import audit, reference
 from entente.security.labels import LabelFacts
 from entente.security.models import (
@@ -125,7 +125,7 @@ class Subject:
                                                   and seen_as.level <= clearance):
                 readable.add(marking_id)
         caveats = set(protection.eyes_only.get(nation, ())) | granted
-        is_authority = (organisation.kind == OrganisationKind.NATIONAL_SECURITY_AUTHORITY
+        is_authority = (organisation.is_security_authority
                         and organisation.nation_id == nation
                         and user.has_role(Role.SECURITY_OFFICER, on))
         return cls(user.pk, user.username, True, nation, organisation.pk,
