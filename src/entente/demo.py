@@ -126,6 +126,14 @@ RECORDS = [
 ]
 
 
+def _years_from(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` later (or earlier); 29 February becomes 28 February."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def _ensure_user(spec: DemoUser, today: dt.date) -> None:
     org = Organisation.objects.get(code=spec.organisation)
     user, created = User.objects.get_or_create(
@@ -142,23 +150,23 @@ def _ensure_user(spec: DemoUser, today: dt.date) -> None:
     authority = Organisation.objects.get(code=f"{spec.nation.lower()}-nsa")
     for role in spec.roles:
         RoleGrant.objects.create(user=user, role=role, granted_by=authority,
-                                 valid_from=today.replace(year=today.year - 1))
+                                 valid_from=_years_from(today, -1))
     if spec.clearance:
         until = today - dt.timedelta(days=30) if spec.clearance_expired else today.replace(
             year=today.year + 5)
         Clearance.objects.create(
             user=user, level=Classification.objects.get(nation_id=spec.nation,
                                                         code=spec.clearance),
-            granted_by=authority, valid_from=today.replace(year=today.year - 5),
+            granted_by=authority, valid_from=_years_from(today, -5),
             valid_until=until)
     for code in spec.communities:
         Membership.objects.create(user=user, community=Community.objects.get(code=code),
                                   granted_by=authority, valid_from=today,
-                                  valid_until=today.replace(year=today.year + 2))
+                                  valid_until=_years_from(today, 2))
     for code in spec.caveats:
         CaveatGrant.objects.create(user=user, caveat=Caveat.objects.get(code=code),
                                    granted_by=authority, valid_from=today,
-                                   valid_until=today.replace(year=today.year + 1))
+                                   valid_until=_years_from(today, 1))
 
 
 @transaction.atomic

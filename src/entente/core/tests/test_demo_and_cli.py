@@ -155,3 +155,10 @@ def test_keyset_pages_are_exact_when_titles_repeat():
     visible_ids = set(visible(reader, SampleRecord.objects.all()).values_list("pk", flat=True))
     assert len(seen) == len(set(seen)) == 5
     assert set(seen) == visible_ids < made
+
+
+def test_demo_dates_survive_a_leap_day():
+    import datetime as dt
+
+    assert demo._years_from(dt.date(2028, 2, 29), 5) == dt.date(2033, 2, 28)
+    assert demo._years_from(dt.date(2028, 2, 29), -4) == dt.date(2024, 2, 29)
