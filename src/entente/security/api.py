@@ -6,10 +6,12 @@ import uuid
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import UUID4
 
+from entente.security import reference
 from entente.security.labels import banner
 from entente.security.models import SampleRecord
 from entente.security.selectors import PAGE_SIZE, NotFound, record_with_body, visible_records
@@ -34,9 +36,11 @@ class Problem(Schema):
     detail: str
 
 
-def _out(record: SampleRecord, reader_nation: str | None) -> dict[str, object]:
+def _out(record: SampleRecord, reader_nation: str | None,
+         protection: reference.Protection | None = None) -> dict[str, object]:
     return {"id": record.pk, "title": record.title, "label": record.label.canonical,
-            "banner": banner(record.label, reader_nation).text(), "owner": record.owner.code}
+            "banner": banner(record.label, reader_nation, protection=protection).text(),
+            "owner": record.owner.code}
 
 
 def _cursor(record: SampleRecord) -> str:
@@ -70,7 +74,8 @@ def list_records(request: HttpRequest, response: HttpResponse, offset: Query[int
         query = urlencode({"limit": limit, "after": _cursor(records[-1])})
         response["Link"] = f'<{request.path}?{query}>; rel="next"'
     nation = request.user.nationality_id  # type: ignore[union-attr]
-    return [_out(r, nation) for r in records]
+    protection = reference.protection(timezone.localdate())
+    return [_out(r, nation, protection) for r in records]
 
 
 @router.get("/records/{record_id}", response={200: RecordDetail, 404: Problem},

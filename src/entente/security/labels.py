@@ -165,9 +165,11 @@ class Banner:
         return " ".join(parts)
 
 
-def banner(label: Label, reader_nation: str | None, on: dt.date | None = None) -> Banner:
+def banner(label: Label, reader_nation: str | None, on: dt.date | None = None, *,
+           protection: reference.Protection | None = None) -> Banner:
+    """Pass ``protection`` when printing many banners: it is looked up once, not per label."""
     # The same table in force that the kernel protects by, so the banner never disagrees with it.
-    protection = reference.protection(on or timezone.localdate())
+    protection = protection or reference.protection(on or timezone.localdate())
     marking = protection.markings[label.classification_id]
     equivalent = None
     if reader_nation and reader_nation != label.originator_id:

@@ -27,7 +27,9 @@ def visible_records(user: Any, *, offset: int = 0, after: tuple[str, uuid.UUID] 
     ``after`` (the title and id of the last record of the previous page) is keyset pagination:
     the database starts at that point in the listing index, so page 1,000 costs what page 1 does,
     where an offset makes it read and discard every visible row before it."""
-    queryset = SampleRecord.objects.select_related("label", "owner").order_by("title", "id")
+    # The label's parts are prefetched because every listed record is shown with its banner.
+    queryset = (SampleRecord.objects.select_related("label", "owner")
+                .prefetch_related("label__caveats", "label__releasable_to").order_by("title", "id"))
     if after is not None:
         title, last_id = after
         # title >= … first: the one bound an index range scan can start from (the OR alone,

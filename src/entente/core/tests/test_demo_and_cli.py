@@ -162,3 +162,13 @@ def test_demo_dates_survive_a_leap_day():
 
     assert demo._years_from(dt.date(2028, 2, 29), 5) == dt.date(2033, 2, 28)
     assert demo._years_from(dt.date(2028, 2, 29), -4) == dt.date(2024, 2, 29)
+
+
+def test_api_list_queries_do_not_grow_with_the_page(world, django_assert_max_num_queries):
+    from entente.testing import verified_client
+
+    client = verified_client(world["alice"])
+    client.get("/api/v1/records?limit=1")  # warm the per-process reference cache
+    # 17 today: a query per banner (label parts, reference token) would push it past 30.
+    with django_assert_max_num_queries(20):
+        assert len(client.get("/api/v1/records?limit=11").json()) == 11
