@@ -7,8 +7,8 @@ little more than the same page unfiltered. This loads ``--records`` SampleRecord
 standing, and times, for page 1 and a deep page (``--deep-offset``), ``--page-size`` rows:
 
 * unfiltered: ``list(SampleRecord.objects.order_by(...)[o:o+50])``
-* filtered:   ``Subject.of(user)`` + ``list(kernel.visible(user, <same qs>, subject=s)[o:o+50])``
-  (Subject construction is part of the request, so it is included, and also shown on its own)
+* filtered:   ``list(kernel.visible(user, <same qs>)[o:o+50])`` — one query: the user's standing
+  and the equivalence table in force are read inside it, so nothing is computed beforehand
 
 and ``count()`` both ways. Record bodies are a dummy ``b"x"``: body encryption is not what is
 measured here (see encrypt_stream.py). Targets: filtered/unfiltered p50 <= 1.3 and filtered
@@ -54,9 +54,6 @@ def parse_args() -> argparse.Namespace:
                         "created = (created_at, id)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of page 1")
-    p.add_argument("--alternative", action="store_true",
-                   help="also time the literal-label-id-list variant written out by hand (the "
-                        "kernel now does this itself, so it only checks the two agree)")
     p.add_argument("--what-if-index", action="store_true",
                    help="afterwards create the missing ordering index in the bench DB and re-measure")
     return p.parse_args()
@@ -150,47 +147,24 @@ def measure(users: dict[str, Any], order: tuple[str, ...], args: argparse.Namesp
     results = []
     for name, user in users.items():
         for offset in (0, args.deep_offset):
-            unfiltered, filtered, subject_s, query_s, alternative = [], [], [], [], []
+            unfiltered, filtered = [], []
             rows_seen = 0
             for rep in range(args.warmup + args.repeat):
                 # Interleaved, so cache and planner effects hit all alike. A fresh queryset each
                 # time: a sliced queryset caches its result.
                 t_unf, _ = B.timed(lambda o=offset: list(
                     SampleRecord.objects.order_by(*order)[o:o + size]))
-                t0 = time.perf_counter()
-                subject = kernel.Subject.of(user)
-                t1 = time.perf_counter()
-                page = list(kernel.visible(user, SampleRecord.objects.order_by(*order),
-                                           subject=subject)[offset:offset + size])
-                t2 = time.perf_counter()
-                if args.alternative:
-                    # NOT the application's code: the same filter with the visible label ids
-                    # fetched first and sent as a literal list (label_id = ANY(...)).
-                    t3 = time.perf_counter()
-                    alt_subject = kernel.Subject.of(user)
-                    ids = list(kernel.visible_labels(alt_subject).values_list("pk", flat=True))
-                    alt_page = list(SampleRecord.objects.filter(label_id__in=ids)
-                                    .order_by(*order)[offset:offset + size])
-                    t4 = time.perf_counter()
-                    if [r.pk for r in alt_page] != [r.pk for r in page]:
-                        raise SystemExit("alternative filter returned a different page")
+                t_fil, page = B.timed(lambda o=offset, u=user: list(
+                    kernel.visible(u, SampleRecord.objects.order_by(*order))[o:o + size]))
                 if rep >= args.warmup:
                     unfiltered.append(t_unf)
-                    filtered.append(t2 - t0)
-                    subject_s.append(t1 - t0)
-                    query_s.append(t2 - t1)
-                    if args.alternative:
-                        alternative.append(t4 - t3)
+                    filtered.append(t_fil)
                 rows_seen = len(page)
-            unf, fil, sub = (B.summary_ms(unfiltered), B.summary_ms(filtered),
-                             B.summary_ms(subject_s))
-            alt = B.summary_ms(alternative) if alternative else None
+            unf, fil = B.summary_ms(unfiltered), B.summary_ms(filtered)
             results.append({
                 "phase": tag, "user": name, "offset": offset, "rows": rows_seen,
-                "unfiltered": unf, "filtered": fil, "subject": sub,
-                "filtered_query_only": B.summary_ms(query_s),
+                "unfiltered": unf, "filtered": fil,
                 "ratio_p50": round(fil["p50_ms"] / unf["p50_ms"], 3) if unf["p50_ms"] else None,
-                "alternative_ids_list": alt,
             })
             print(f"  [{tag}] {name:14s} offset {offset:>6}: unfiltered p50 {unf['p50_ms']:.2f} "
                   f"ms, filtered p50 {fil['p50_ms']:.2f} ms", file=sys.stderr)
@@ -217,13 +191,11 @@ def measure_keyset(users: dict[str, Any], args: argparse.Namespace) -> list[dict
         unfiltered, filtered = [], []
         for rep in range(args.warmup + args.repeat):
             t_unf, _ = B.timed(lambda q=unf_after: list(base.filter(q)[:size]))
-            t0 = time.perf_counter()
-            subject = kernel.Subject.of(user)
-            page = list(kernel.visible(user, base.filter(after), subject=subject)[:size])
-            t1 = time.perf_counter()
+            t_fil, page = B.timed(lambda q=after, u=user: list(
+                kernel.visible(u, base.filter(q))[:size]))
             if rep >= args.warmup:
                 unfiltered.append(t_unf)
-                filtered.append(t1 - t0)
+                filtered.append(t_fil)
         unf, fil = B.summary_ms(unfiltered), B.summary_ms(filtered)
         out.append({"user": name, "after_visible_row": args.deep_offset, "rows": len(page),
                     "unfiltered": unf, "filtered": fil,
@@ -274,15 +246,9 @@ def explain(users: dict[str, Any], order: tuple[str, ...], size: int) -> None:
 def print_pages(results: list[dict[str, Any]]) -> None:
     rows = [[r["phase"], r["user"], r["offset"], r["rows"], r["unfiltered"]["p50_ms"],
              r["unfiltered"]["p95_ms"], r["filtered"]["p50_ms"], r["filtered"]["p95_ms"],
-             r["subject"]["p50_ms"], r["filtered_query_only"]["p50_ms"], r["ratio_p50"],
-             r["alternative_ids_list"]["p50_ms"] if r["alternative_ids_list"] else "-"]
-            for r in results]
+             r["ratio_p50"]] for r in results]
     print(B.table(["phase", "user", "offset", "rows", "unf p50", "unf p95", "filt p50",
-                   "filt p95", "Subject p50", "query p50", "ratio p50",
-                   "alt p50*"], rows))
-    if any(r["alternative_ids_list"] for r in results):
-        print("* alt = hypothetical variant, NOT the application's code: Subject.of + visible "
-              "label ids fetched first, then label_id IN (<literal ids>); same rows checked.")
+                   "filt p95", "ratio p50"], rows))
 
 
 def main() -> None:

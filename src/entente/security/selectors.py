@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Q
 
 from entente.security import audit
-from entente.security.kernel import Action, Subject, decide, record_listing, visible
+from entente.security.kernel import Action, decide, record_listing, visible
 from entente.security.models import SampleRecord
 from entente.security.services import open_for
 
@@ -21,7 +21,7 @@ PAGE_SIZE = 50
 
 
 def visible_records(user: Any, *, offset: int = 0, after: tuple[str, uuid.UUID] | None = None,
-                    limit: int = PAGE_SIZE, subject: Subject | None = None) -> list[SampleRecord]:
+                    limit: int = PAGE_SIZE) -> list[SampleRecord]:
     """One page of what the user may see, filtered and sliced in the database.
 
     ``after`` (the title and id of the last record of the previous page) is keyset pagination:
@@ -36,7 +36,7 @@ def visible_records(user: Any, *, offset: int = 0, after: tuple[str, uuid.UUID] 
         # lacking row-value comparison in the ORM, makes PostgreSQL read from the beginning).
         queryset = queryset.filter(Q(title__gte=title),
                                    Q(title__gt=title) | Q(id__gt=last_id))
-    records = list(visible(user, queryset, subject=subject)[offset:offset + limit])
+    records = list(visible(user, queryset)[offset:offset + limit])
     record_listing(user, records, what="security.samplerecord")  # type: ignore[arg-type]
     return records
 
