@@ -32,6 +32,9 @@ from entente.security.models import AuditCheckpoint, AuditEvent
 GENESIS = "0" * 64
 _LOCK_KEY = 0x656E7465  # "ente": one advisory lock for the whole chain on PostgreSQL
 _source: contextvars.ContextVar[str] = contextvars.ContextVar("audit_source", default="")
+# Denials recorded inside the innermost ``audit.atomic()`` block (None outside any).
+_denials: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar(
+    "audit_denials", default=None)
 
 _HASHED = ("seq", "at", "actor_id", "actor", "action", "object_type", "object_id", "allowed",
            "reason", "source", "detail")
@@ -88,6 +91,27 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
 
 
+@contextlib.contextmanager
+def atomic() -> Iterator[None]:
+    """``transaction.atomic()`` that never loses a denial.
+
+    A service asks the kernel inside its transaction; when the answer is no it raises, and the
+    rollback would take the audited denial with it. Here every denial recorded in the block is
+    written again once the block has rolled back (into the enclosing block, if any, which keeps
+    it the same way). Use this, not ``transaction.atomic()``, around any work that decides."""
+    token = _denials.set([])
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        lost = _denials.get() or []
+        _denials.reset(token)
+        for event in lost:
+            record(**event)
+        raise
+    _denials.reset(token)
+
+
 def record(action: str, *, actor: Any = None, obj: models.Model | None = None,
            object_type: str = "", object_id: str = "", allowed: bool | None = None,
            reason: str = "", detail: dict[str, Any] | None = None) -> AuditEvent:
@@ -95,6 +119,11 @@ def record(action: str, *, actor: Any = None, obj: models.Model | None = None,
     at once — so a denial is on record even if the request that caused it then fails."""
     if obj is not None:
         object_type, object_id = obj._meta.label_lower, str(obj.pk)
+    pending = _denials.get()
+    if allowed is False and pending is not None:
+        pending.append({"action": action, "actor": actor, "object_type": object_type,
+                        "object_id": object_id, "allowed": allowed, "reason": reason,
+                        "detail": {**(detail or {}), "rolled_back": True}})
     with transaction.atomic():
         _lock_chain()
         last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()

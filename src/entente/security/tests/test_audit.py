@@ -163,3 +163,21 @@ def test_parallel_verify_agrees_with_the_sequential_walk(damage):
         assert ("missing" if damage == "delete" else "does not match") in parallel.problem
     else:
         assert parallel.count == 40
+
+
+def test_a_denial_inside_a_rolled_back_block_is_still_on_record():
+    from entente.security import audit as audit_module
+
+    class Refused(Exception):
+        pass
+
+    with pytest.raises(Refused), audit_module.atomic():
+        audit_module.record("access.edit", object_type="t", object_id="1", allowed=False,
+                            reason="no")
+        audit_module.record("thing.change", object_type="t", object_id="1", allowed=True)
+        raise Refused
+    events = list(AuditEvent.objects.filter(object_type="t").values_list("action", "allowed"))
+    # The allowed change rolled back with its work; the denial survived it, once.
+    assert events == [("access.edit", False)]
+    assert AuditEvent.objects.get(object_type="t").details == {"rolled_back": True}
+    assert audit_module.verify().ok
