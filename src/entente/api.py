@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import HttpError
+from ninja.errors import HttpError, ValidationError
 from ninja.security import SessionAuth
 
 from entente.core.middleware import is_verified
 from entente.core.selectors import profile_of
+from entente.exchange.api import router as exchange_router
 from entente.security.api import router as security_router
 
 
@@ -27,6 +28,15 @@ api = NinjaAPI(title="Entente API", version="1", urls_namespace="api", auth=Veri
                description="Bilateral defence cooperation: every response has passed the "
                            "security kernel.")
 api.add_router("/", security_router)
+api.add_router("/", exchange_router)
+
+
+@api.exception_handler(ValidationError)
+def invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """Request validation answers like every other 422 of this API: one readable sentence."""
+    problems = "; ".join(f"{'.'.join(str(p) for p in error.get('loc', ()))}: {error.get('msg')}"
+                         for error in exc.errors)
+    return api.create_response(request, {"detail": problems or "Invalid request."}, status=422)
 
 
 @api.exception_handler(HttpError)

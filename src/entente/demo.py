@@ -92,7 +92,7 @@ USERS = [
     DemoUser("haruka", "Haruka", "Sato", "JPN", "jpn-nsa", (Role.SECURITY_OFFICER,), "KIMITSU",
              communities=("cbr-research", "aam-feasibility")),
     DemoUser("kenji", "Kenji", "Watanabe", "JPN", "jpn-atla", (Role.PROJECT_OFFICER,), "GOKUHI",
-             communities=("aam-feasibility",)),
+             communities=("aam-feasibility", "cbr-research")),
     DemoUser("yuki", "Yuki", "Tanaka", "JPN", "jpn-jasdf",
              (Role.LOGISTICS_OFFICER, Role.EXERCISE_PLANNER), "HI"),
     DemoUser("admin", "Site", "Administrator", "GBR", "gbr-mod", (Role.ADMINISTRATOR,), None),
@@ -124,6 +124,45 @@ RECORDS = [
     ("統合防空の作戦計画概要", "jpn-mod",
      "JPN/KIMITSU|rel=GBR,JPN", "作戦計画の概要。"),
 ]
+
+
+# Exchange documents: (author, label, title_en, title_ja, summary_en, summary_ja, body).
+DOCUMENTS = [
+    ("ben", "GBR/SECRET|rel=GBR,JPN|com=aam-feasibility", "Seeker window heating analysis",
+     "シーカー窓の空力加熱解析", "Thermal loads on the seeker window at Mach 4.",
+     "マッハ4におけるシーカー窓の熱負荷。",
+     "Sapphire and spinel windows were compared for joint research on the new missile."),
+    ("ben", "GBR/OFFICIAL|rel=GBR,JPN", "Joint steering panel terms of reference",
+     "共同運営委員会の付託事項", "", "",
+     "The panel meets twice a year; co-chairs from each nation approve the minutes."),
+    ("kenji", "JPN/HI|rel=GBR,JPN|com=cbr-research", "Protective suit permeation test plan",
+     "防護服透過試験計画", "", "化学防護服の透過試験の計画。",
+     "本日、化学防護の共同研究について協議した。試験は三段階で実施する。"),
+    ("kenji", "JPN/TORIATSUKAI-CHUI|rel=GBR,JPN", "", "日英共同研究の連絡窓口一覧", "",
+     "連絡窓口の一覧。", "共同研究に関する連絡は防衛装備庁国際装備課が窓口となる。"),
+]
+
+
+def _seed_exchange() -> None:
+    from entente.exchange import services as exchange
+
+    users = {u.username: u for u in User.objects.filter(username__in=["ben", "kenji", "haruka"])}
+    documents = []
+    for author, label, title_en, title_ja, summary_en, summary_ja, body in DOCUMENTS:
+        documents.append(exchange.create_document(
+            actor=users[author], label=LabelSpec.parse(label), title_en=title_en,
+            title_ja=title_ja, summary_en=summary_en, summary_ja=summary_ja, body=body))
+    sent = exchange.transmit(actor=users["ben"], documents=documents[:2],
+                             recipient=Organisation.objects.get(code="jpn-atla"),
+                             channel="courier", reference="UKJP/2026/001")
+    exchange.acknowledge(actor=users["kenji"], transmission=sent)
+    exchange.transmit(actor=users["kenji"], documents=documents[2:3],
+                      recipient=Organisation.objects.get(code="gbr-des"),
+                      channel="secure_network", reference="JPUK/2026/014")
+    # Left submitted, for the UK authority (alice) to decide in the demo.
+    exchange.request_downgrade(actor=users["kenji"], document=documents[0],
+                               to_marking="OFFICIAL-SENSITIVE",
+                               reason="Figures already published at a conference")
 
 
 def _years_from(day: dt.date, years: int) -> dt.date:
@@ -192,6 +231,7 @@ def seed() -> bool:
             create_sample_record(actor=alice, owner=Organisation.objects.get(code=owner),
                                  title=title, body=body, label=label_spec,
                                  label_applied_on=legacy)
+        _seed_exchange()
     return True
 
 

@@ -53,6 +53,13 @@ KEY_DIR = Path(os.environ.get("ENTENTE_KEY_DIR", VAR_DIR / "keys")).resolve()
 BLOB_DIR = Path(os.environ.get("ENTENTE_BLOB_DIR", VAR_DIR / "blobs")).resolve()
 AUDIT_CHECKPOINT_EVERY = int(os.environ.get("ENTENTE_AUDIT_CHECKPOINT_EVERY", "1000"))
 
+# Exchange: attachments up to this size (default 2 GiB); receipts expected within this many days.
+ENTENTE_MAX_UPLOAD_BYTES = int(os.environ.get("ENTENTE_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
+ENTENTE_ACKNOWLEDGE_WITHIN_DAYS = int(os.environ.get("ENTENTE_ACKNOWLEDGE_WITHIN_DAYS", "14"))
+# Every uploaded file is encrypted as it arrives, under a key that lives only in memory: Django's
+# default handlers would write the plaintext of a large upload to a temporary file.
+FILE_UPLOAD_HANDLERS = ["entente.security.uploads.EncryptingUploadHandler"]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -68,6 +75,7 @@ INSTALLED_APPS = [
     "ninja",
     "entente.core",
     "entente.security",
+    "entente.exchange",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "entente.core.middleware.RequireVerifiedUserMiddleware",
+    "entente.core.middleware.RejectNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -13,6 +13,7 @@ admin.site.disable_action("delete_selected")
 urlpatterns = [
     path("", include("entente.core.urls")),
     path("", include("entente.security.urls")),
+    path("", include("entente.exchange.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

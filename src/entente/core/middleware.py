@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotFound,
+    JsonResponse,
+)
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -48,3 +54,41 @@ def _client_address(request: HttpRequest) -> str:
         if forwarded:
             return forwarded.split(",")[-1].strip()[:80]
     return str(request.META.get("REMOTE_ADDR", ""))[:80]
+
+
+class RejectNulMiddleware:
+    """Refuse text holding a NUL character before any view sees it.
+
+    PostgreSQL cannot store or even compare NUL in text, so such input would end in a server
+    error there (and behave differently on SQLite). A NUL in the path makes an id that cannot
+    exist: not found, like any malformed id. In a query, form field or JSON body: a clear 422.
+    Uploaded files are not text and are not inspected."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        api = request.path.startswith("/api/")
+        if "\x00" in request.path:
+            return (JsonResponse({"detail": "Not found."}, status=404) if api
+                    else HttpResponseNotFound())
+        if self._nul_in_input(request):
+            message = "Text must not contain NUL characters."
+            return (JsonResponse({"detail": message}, status=422) if api
+                    else HttpResponseBadRequest(message))
+        return self.get_response(request)
+
+    @staticmethod
+    def _nul_in_input(request: HttpRequest) -> bool:
+        if any("\x00" in key or "\x00" in value for key, values in request.GET.lists()
+               for value in values):
+            return True
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return False
+        content_type = request.content_type or ""
+        if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            return any("\x00" in key or "\x00" in value for key, values in request.POST.lists()
+                       for value in values)
+        if content_type == "application/json":
+            return b"\\u0000" in request.body or b"\x00" in request.body
+        return False

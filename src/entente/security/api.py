@@ -57,7 +57,8 @@ def _after(cursor: str) -> tuple[str, uuid.UUID]:
                              "the previous page.") from None
 
 
-@router.get("/records", response=list[RecordOut], summary="Records the caller may view",
+@router.get("/records", response={200: list[RecordOut], 422: Problem},
+            summary="Records the caller may view",
             description="Pages of at most `limit` records in title order. Follow the `Link: "
                         "<…>; rel=\"next\"` header (keyset cursor) for the next page; `offset` "
                         "also works but costs more the deeper it goes.")

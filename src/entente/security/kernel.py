@@ -231,6 +231,16 @@ def decide(user: Any, action: Action, obj: Model, *, subject: Subject | None = N
     return decision
 
 
+def may_receive(organisation: Any, obj: Model) -> Decision:
+    """Whether an organisation may be sent the record at all: its nation must be the originator or
+    among the releasable-to nations (anything else needs an approved release request first)."""
+    facts = facts_of(obj)
+    nation = organisation.nation_id
+    if nation != facts.originator and nation not in facts.releasable_to:
+        return Decision(False, "nationality", {"nation": nation})
+    return Decision(True, "allowed")
+
+
 class _InSet(Expression):
     """``column IN (subquery)`` that the database evaluates once, as a filter on the rows it walks.
 

@@ -127,6 +127,14 @@ def validate(spec: LabelSpec, *, applied_on: dt.date | None = None) -> None:
         raise LabelError(_("Unknown community(ies): %(codes)s.") % {"codes": ", ".join(unknown)})
 
 
+def spec_of(label: Label) -> LabelSpec:
+    """The LabelSpec a stored label was made from (to derive a changed one from it)."""
+    return LabelSpec(label.originator_id, label.classification.code,
+                     tuple(n.pk for n in label.releasable_to.all()),
+                     tuple(c.code for c in label.caveats.all()),
+                     tuple(c.code for c in label.communities.all()))
+
+
 @transaction.atomic
 def make_label(spec: LabelSpec, *, applied_on: dt.date | None = None) -> Label:
     """The one way to obtain a Label: validated, canonical, shared between records."""

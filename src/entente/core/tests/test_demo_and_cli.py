@@ -130,7 +130,7 @@ def test_api_keyset_pages_follow_the_link_header_to_exactly_the_visible_set(worl
         url = link[1:link.index(">")] if link else None
     expected = [str(pk) for pk in visible(world["kenji"], SampleRecord.objects.order_by(
         "title", "id")).values_list("pk", flat=True)]
-    assert seen == expected and len(expected) == 6
+    assert seen == expected and len(expected) == 8
     for bad in ("after=garbage", "after=W10", "after=bm90LWpzb24", "after=x&offset=3"):
         response = client.get(f"/api/v1/records?{bad}")
         assert response.status_code == 422, bad

@@ -1,0 +1,26 @@
+"""Text with a NUL character is refused clearly before it reaches a view or the database."""
+
+from __future__ import annotations
+
+import pytest
+
+from entente.exchange.models import ReleaseRequest
+from entente.testing import make_user, verified_client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_nul_in_query_form_json_or_path_is_refused_and_nothing_is_stored():
+    client = verified_client(make_user("alice", "GBR", clearance="SECRET"))
+    assert client.get("/api/v1/documents?q=a%00b").json() == {
+        "detail": "Text must not contain NUL characters."}
+    created = client.post("/api/v1/documents", {"label": "GBR/OFFICIAL|rel=GBR",
+                                                "title_en": "x\x00y"})
+    assert created.status_code == 422
+    document = client.post("/api/v1/documents", {"label": "GBR/OFFICIAL|rel=GBR,JPN",
+                                                 "title_en": "Fine"}).json()
+    asked = client.post(f"/api/v1/documents/{document['id']}/release-requests",
+                        {"to_nation": "A\x00", "reason": "r"}, content_type="application/json")
+    assert asked.status_code == 422 and not ReleaseRequest.objects.exists()
+    assert client.get("/api/v1/documents/%00").status_code == 404
+    assert client.get("/documents/?q=%00").status_code == 400

@@ -1,0 +1,476 @@
+"""``entente exchange``: the classified exchange from the command line, acting as a named user.
+
+    entente exchange list --as ben [--q TEXT] [--originator GBR] [--classification SECRET]
+    entente exchange show DOCUMENT_ID --as ben [--version N]
+    entente exchange create --as ben --label 'GBR/SECRET|rel=GBR,JPN' --title-en T --body-file F
+    entente exchange download ATTACHMENT_ID --as ben --out PATH
+    entente exchange send --as ben --to jpn-atla DOCUMENT_ID...
+
+Every read is a selector and every change a service, so the kernel decides (and the audit log
+records, with source ``cli``) exactly as for the web. A forbidden id and a missing one both print
+"Not found." and exit 1; a request that cannot be done as asked prints why and exits 2.
+``--json`` prints machine-readable output instead of tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import errno
+import hashlib
+import json
+import mimetypes
+import os
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone, translation
+
+from entente.core.models import Organisation
+from entente.exchange import selectors, services
+from entente.exchange.api import REQUEST_KINDS, holding_row
+from entente.exchange.models import Channel, DowngradeRequest, OriginatorRequest, ReleaseRequest
+from entente.exchange.services import ExchangeError, IncomingFile
+from entente.security import audit, reference
+from entente.security.kernel import Action
+from entente.security.labels import LabelError, LabelSpec, banner
+from entente.security.selectors import NotFound
+
+NOT_FOUND = "Not found."
+Columns = Sequence[tuple[str, str]]  # (key, heading)
+
+
+class Command(BaseCommand):
+    help = ("The classified exchange as a named user: every subcommand takes --as USERNAME, and "
+            "the kernel decides and the audit log records as for the web.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        common = CommandParser(add_help=False)
+        common.add_argument("--as", dest="actor", required=True, metavar="USERNAME",
+                            help="act as this user; the kernel decides as for the web")
+        common.add_argument("--json", dest="as_json", action="store_true",
+                            help="machine-readable output")
+        common.add_argument("--language", default="en", choices=["en", "ja"],
+                            help="language of error messages")
+        sub = parser.add_subparsers(dest="verb", required=True)
+
+        def verb(name: str, help: str) -> CommandParser:
+            return sub.add_parser(name, parents=[common], help=help)
+
+        p = verb("list", "documents you may view")
+        p.add_argument("--q", default="", help="search text (English or Japanese)")
+        p.add_argument("--originator", default="")
+        p.add_argument("--classification", default="", help="a marking code, e.g. SECRET")
+        p.add_argument("--limit", type=int, default=selectors.PAGE_SIZE)
+        p = verb("show", "a document, its body, attachments and history")
+        p.add_argument("document")
+        p.add_argument("--version", type=int, default=None)
+        p = verb("create", "a new document (version 1)")
+        p.add_argument("--label", required=True, help="e.g. 'GBR/SECRET|rel=GBR,JPN'")
+        for field in ("title-en", "title-ja", "summary-en", "summary-ja"):
+            p.add_argument(f"--{field}", default="")
+        p.add_argument("--body-file", type=Path, required=True)
+        p.add_argument("--attach", type=Path, action="append", default=[])
+        p = verb("add-version", "a new version of a document your organisation owns")
+        p.add_argument("document")
+        p.add_argument("--body-file", type=Path, required=True)
+        p.add_argument("--note", default="")
+        p.add_argument("--attach", type=Path, action="append", default=[])
+        p.add_argument("--drop-attachments", action="store_true",
+                       help="do not carry the previous version's attachments over")
+        p = verb("download", "an attachment, decrypted, to a new file")
+        p.add_argument("attachment")
+        p.add_argument("--out", type=Path, required=True)
+        p = verb("send", "send documents' current versions to an organisation of another nation")
+        p.add_argument("documents", nargs="+")
+        p.add_argument("--to", dest="recipient", required=True, metavar="ORG_CODE")
+        p.add_argument("--channel", default=Channel.IN_SYSTEM, choices=Channel.values)
+        p.add_argument("--reference", default="")
+        p = verb("acknowledge", "confirm receipt of a transmission to your organisation")
+        p.add_argument("transmission")
+        p = verb("transmissions", "transmissions your organisation sent or received")
+        p.add_argument("--overdue", action="store_true", help="only unacknowledged, overdue ones")
+        p = verb("request-release", "ask the originator to release a document to a nation")
+        p.add_argument("document")
+        p.add_argument("--to", dest="target", required=True, metavar="NATION")
+        p.add_argument("--reason", required=True)
+        p = verb("request-downgrade", "ask the originator for a lower marking")
+        p.add_argument("document")
+        p.add_argument("--to", dest="target", required=True, metavar="MARKING")
+        p.add_argument("--reason", required=True)
+        verb("requests", "release and downgrade requests you made or must decide")
+        p = verb("decide", "approve or refuse a request (originator's security authority)")
+        p.add_argument("kind", choices=sorted(REQUEST_KINDS))
+        p.add_argument("request")
+        choice = p.add_mutually_exclusive_group(required=True)
+        choice.add_argument("--approve", action="store_true")
+        choice.add_argument("--refuse", action="store_true")
+        p.add_argument("--note", default="")
+        p = verb("report-loss", "report a suspected loss or compromise")
+        p.add_argument("documents", nargs="+")
+        p.add_argument("--description", required=True)
+        p = verb("register", "your organisation's register of classified holdings")
+        p.add_argument("--csv", dest="csv_path", type=Path, default=None,
+                       help="write it as CSV to a new file")
+        p = verb("notifications", "your organisation's inbox")
+        p.add_argument("--unread", action="store_true")
+
+    def handle(self, *args: Any, verb: str, actor: str, as_json: bool, language: str,
+               **options: Any) -> None:
+        self.as_json = as_json
+        user = get_user_model().objects.filter(username=actor).first()
+        if user is None:
+            raise CommandError(f"No user '{actor}'.", returncode=2)
+        self.user, self.nation = user, getattr(user, "nationality_id", None)
+        action: Callable[..., None] = getattr(self, "do_" + verb.replace("-", "_"))
+        with translation.override(language), audit.source("cli"):
+            try:
+                action(**options)
+            except NotFound:
+                raise CommandError(NOT_FOUND, returncode=1) from None
+            except (ExchangeError, LabelError) as exc:
+                raise CommandError(str(exc), returncode=2) from None
+
+    # ------------------------------------------------------------------ output
+
+    def emit(self, data: Any, columns: Columns | None = None, text: str = "") -> None:
+        if self.as_json:
+            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        elif columns is not None:
+            self.stdout.write(_table(data, columns))
+        else:
+            self.stdout.write(text)
+
+    def _banner(self, label: Any) -> str:
+        return banner(label, self.nation).text()
+
+    def _document_row(self, document: Any, protection: Any = None) -> dict[str, Any]:
+        return {"id": str(document.pk), "title": document.title, "title_en": document.title_en,
+                "title_ja": document.title_ja, "label": document.label.canonical,
+                "banner": banner(document.label, self.nation, protection=protection).text(),
+                "owner": document.owner.code, "version": document.current_version,
+                "compromised": document.compromised,
+                "updated_at": _when(document.updated_at)}
+
+    # ------------------------------------------------------------------ documents
+
+    def do_list(self, q: str, originator: str, classification: str, limit: int,
+                **_: Any) -> None:
+        if not 1 <= limit <= 200:
+            raise ExchangeError("--limit must be between 1 and 200.")
+        where = selectors.DocumentFilter(text=q, originator=originator,
+                                         classification=classification)
+        documents = selectors.visible_documents(self.user, where, limit=limit)
+        protection = reference.protection(timezone.localdate())
+        rows = [self._document_row(d, protection) for d in documents]
+        count = selectors.count_visible_documents(self.user, where)
+        if self.as_json:
+            return self.emit({"count": count, "items": rows})
+        self.emit(rows, [("id", "ID"), ("banner", "MARKING"), ("version", "V"),
+                         ("owner", "OWNER"), ("updated_at", "UPDATED"), ("title", "TITLE")])
+        self.stdout.write(f"{len(rows)} of {count} document(s) you may view.")
+
+    def do_show(self, document: str, version: int | None, **_: Any) -> None:
+        found = selectors.document_for(self.user, document)
+        if version is not None and version < 1:
+            raise NotFound
+        shown = selectors.version_for(self.user, found, version)
+        attachments = [_attachment_row(a) for a in selectors.attachments_of(self.user, shown)]
+        history = [{"number": v.number, "label": v.label.canonical, "note": v.note,
+                    "created_by": v.created_by.username, "created_at": _when(v.created_at)}
+                   for v in selectors.versions_of(self.user, found)]
+        data = {**self._document_row(found), "summary_en": found.summary_en,
+                "summary_ja": found.summary_ja, "shown_version": shown.number,
+                "shown_label": shown.label.canonical, "body": selectors.version_body(shown),
+                "attachments": attachments, "versions": history}
+        if self.as_json:
+            return self.emit(data)
+        mark = self._banner(shown.label)
+        lines = [mark, "", f"{found.title}  ({found.pk})",
+                 f"version {shown.number} of {found.current_version}; owner {found.owner.code}"
+                 + ("; COMPROMISED (loss report)" if found.compromised else "")]
+        lines += [s for s in (found.summary_en, found.summary_ja) if s]
+        lines += ["", data["body"], ""]
+        if attachments:
+            lines += ["Attachments:", _table(attachments, [("id", "ID"), ("size", "BYTES"),
+                                                           ("filename", "FILE")]), ""]
+        lines += ["History:", _table(history, [("number", "V"), ("created_at", "WHEN"),
+                                               ("created_by", "BY"), ("note", "NOTE")]),
+                  "", mark]
+        self.emit(data, text="\n".join(lines))
+
+    def do_create(self, label: str, body_file: Path, attach: list[Path], **fields: Any) -> None:
+        spec = LabelSpec.parse(label)
+        with _attachments(attach) as files:
+            try:
+                document = services.create_document(
+                    actor=self.user, label=spec, title_en=fields["title_en"],
+                    title_ja=fields["title_ja"], summary_en=fields["summary_en"],
+                    summary_ja=fields["summary_ja"], body=_read_text(body_file), files=files)
+            except NotFound:
+                raise ExchangeError("You may not create a document under this label (your "
+                                    "clearance, nationality or communities do not cover it)."
+                                    ) from None
+        self._created(document, selectors.version_for(self.user, document, 1))
+
+    def do_add_version(self, document: str, body_file: Path, note: str, attach: list[Path],
+                       drop_attachments: bool, **_: Any) -> None:
+        found = selectors.document_for(self.user, document, Action.EDIT)
+        with _attachments(attach) as files:
+            version = services.add_version(actor=self.user, document=found,
+                                           body=_read_text(body_file), note=note, files=files,
+                                           keep_attachments=not drop_attachments)
+        self._created(found, version)
+
+    def _created(self, document: Any, version: Any) -> None:
+        attachments = [_attachment_row(a) for a in selectors.attachments_of(self.user, version)]
+        data = {"id": str(document.pk), "version": version.number,
+                "label": version.label.canonical, "attachments": attachments}
+        text = [f"{document.pk} version {version.number} [{self._banner(version.label)}]"]
+        text += [f"  attachment {a['id']}  {a['filename']} ({a['size']} bytes)"
+                 for a in attachments]
+        self.emit(data, text="\n".join(text))
+
+    def do_download(self, attachment: str, out: Path, **_: Any) -> None:
+        if out.exists():
+            raise ExchangeError(f"{out} exists; not overwriting it.")
+        found = selectors.attachment_for(self.user, attachment)
+        part = out.with_name(out.name + ".part")
+        try:
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise ExchangeError(f"{part} exists (another download?); remove it first.") from None
+        digest, chunks = hashlib.sha256(), selectors.attachment_plaintext(found)
+        try:
+            with os.fdopen(fd, "wb") as sink:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    sink.write(chunk)
+                sink.flush()
+                os.fsync(sink.fileno())
+            if digest.hexdigest() != found.sha256:
+                raise ExchangeError("The decrypted file does not match its recorded SHA-256.")
+            _publish(part, out)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+            part.unlink(missing_ok=True)
+        data = {**_attachment_row(found), "path": str(out), "label": found.label.canonical}
+        self.emit(data, text=f"{out}: {found.size} bytes [{self._banner(found.label)}]")
+
+    # ------------------------------------------------------------------ transmissions
+
+    def do_send(self, documents: list[str], recipient: str, channel: str, reference: str,
+                **_: Any) -> None:
+        organisation = Organisation.objects.filter(code=recipient).first()
+        if organisation is None:
+            raise ExchangeError(f"Unknown organisation '{recipient}'.")
+        chosen = [selectors.document_for(self.user, pk) for pk in documents]
+        sent = services.transmit(actor=self.user, documents=chosen, recipient=organisation,
+                                 channel=channel, reference=reference)
+        self._transmission(sent)
+
+    def do_acknowledge(self, transmission: str, **_: Any) -> None:
+        found = selectors.transmission_for(self.user, transmission)
+        self._transmission(services.acknowledge(actor=self.user, transmission=found))
+
+    def _transmission_row(self, transmission: Any) -> dict[str, Any]:
+        cutoff = timezone.now() - dt.timedelta(days=services.acknowledgement_days())
+        items = [{"document": str(item.document_id_copy), "version": item.version_number,
+                  "label": item.label_canonical, "content_sha256": item.content_sha256}
+                 for item, _version in selectors.items_visible_to(self.user, transmission)]
+        return {"id": str(transmission.pk), "sent_at": _when(transmission.sent_at),
+                "sender": transmission.sender.username,
+                "from": transmission.sender_organisation.code,
+                "to": transmission.recipient.code, "channel": transmission.channel,
+                "reference": transmission.reference,
+                "acknowledged_at": _when(transmission.acknowledged_at),
+                "overdue": transmission.acknowledged_at is None
+                and transmission.sent_at < cutoff,
+                "items": items}
+
+    def _transmission(self, transmission: Any) -> None:
+        row = self._transmission_row(transmission)
+        state = f"acknowledged {row['acknowledged_at']}" if row["acknowledged_at"] \
+            else "awaiting acknowledgement"
+        self.emit(row, text=f"transmission {row['id']}: {row['from']} → {row['to']} "
+                            f"({row['channel']}), {len(row['items'])} item(s), {state}")
+
+    def do_transmissions(self, overdue: bool, **_: Any) -> None:
+        queryset = (selectors.overdue_transmissions(self.user) if overdue
+                    else selectors.transmissions_for(self.user))
+        rows = [self._transmission_row(t) for t in queryset[:200]]
+        for row in rows:
+            row["n"] = len(row["items"])
+            row["state"] = ("acknowledged" if row["acknowledged_at"]
+                            else "OVERDUE" if row["overdue"] else "awaiting")
+        self.emit(rows, [("id", "ID"), ("sent_at", "SENT"), ("from", "FROM"), ("to", "TO"),
+                         ("channel", "CHANNEL"), ("n", "ITEMS"), ("state", "RECEIPT")])
+
+    # ------------------------------------------------------------------ originator control
+
+    def do_request_release(self, document: str, target: str, reason: str, **_: Any) -> None:
+        found = selectors.document_for(self.user, document)
+        self._request(services.request_release(actor=self.user, document=found,
+                                               to_nation=target, reason=reason))
+
+    def do_request_downgrade(self, document: str, target: str, reason: str, **_: Any) -> None:
+        found = selectors.document_for(self.user, document)
+        self._request(services.request_downgrade(actor=self.user, document=found,
+                                                 to_marking=target, reason=reason))
+
+    def do_requests(self, **_: Any) -> None:
+        made: list[OriginatorRequest] = [*selectors.release_requests_for(self.user)[:200],
+                                         *selectors.downgrade_requests_for(self.user)[:200]]
+        made.sort(key=lambda r: r.requested_at, reverse=True)
+        self.emit([_request_row(r) for r in made],
+                  [("kind", "KIND"), ("id", "ID"), ("document", "DOCUMENT"), ("target", "TO"),
+                   ("state", "STATE"), ("requested_by", "BY"), ("requested_at", "ASKED")])
+
+    def do_decide(self, kind: str, request: str, approve: bool, refuse: bool, note: str,
+                  **_: Any) -> None:
+        found = selectors.request_for(self.user, REQUEST_KINDS[kind], request)
+        self._request(services.decide_request(actor=self.user, request=found,
+                                              approve=approve, note=note))
+
+    def _request(self, request: OriginatorRequest) -> None:
+        row = _request_row(request)
+        self.emit(row, text=f"{row['kind']} request {row['id']} ({row['target']}): "
+                            f"{row['state']}")
+
+    # ------------------------------------------------------------------ loss, inbox, register
+
+    def do_report_loss(self, documents: list[str], description: str, **_: Any) -> None:
+        chosen = [selectors.document_for(self.user, pk) for pk in documents]
+        report = services.report_loss(actor=self.user, documents=chosen,
+                                      description=description)
+        data = {"id": str(report.pk), "status": report.status,
+                "documents": [str(d.pk) for d in chosen]}
+        self.emit(data, text=f"loss report {report.pk}: {len(chosen)} document(s) flagged; "
+                             "both national security authorities notified")
+
+    def do_notifications(self, unread: bool, **_: Any) -> None:
+        rows = [{"id": n.pk, "created_at": _when(n.created_at), "kind": n.kind,
+                 "object_type": n.object_type, "object_id": n.object_id,
+                 "read": n.read_at is not None}
+                for n in selectors.notifications_for(self.user, unread_only=unread)[:200]]
+        self.emit(rows, [("id", "ID"), ("created_at", "WHEN"), ("kind", "KIND"),
+                         ("object_type", "OBJECT"), ("object_id", "OBJECT ID"),
+                         ("read", "READ")])
+
+    def do_register(self, csv_path: Path | None, **_: Any) -> None:
+        rows = [{**holding_row(h), "document": str(h.document_id),
+                 "held_since": _when(h.held_since),
+                 "transmission": str(h.transmission_id) if h.transmission_id else None}
+                for h in selectors.register_of(self.user)]
+        if csv_path is None:
+            return self.emit(rows, [("document", "DOCUMENT"), ("version", "V"),
+                                    ("held_since", "HELD SINCE"),
+                                    ("received_from", "FROM"), ("label", "LABEL"),
+                                    ("title", "TITLE")])
+        _write_csv(csv_path, rows)
+        audit.record("register.export", actor=self.user, object_type="exchange.holding",
+                     allowed=True, detail={"rows": len(rows)})
+        self.emit({"path": str(csv_path), "rows": len(rows)},
+                  text=f"{csv_path}: {len(rows)} holding(s)")
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _when(value: Any) -> str | None:
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
+
+
+def _attachment_row(attachment: Any) -> dict[str, Any]:
+    return {"id": str(attachment.pk), "filename": attachment.filename,
+            "content_type": attachment.content_type, "size": attachment.size,
+            "sha256": attachment.sha256}
+
+
+def _request_row(request: OriginatorRequest) -> dict[str, Any]:
+    if isinstance(request, ReleaseRequest):
+        kind, target = "release", request.to_nation_id
+    else:
+        assert isinstance(request, DowngradeRequest)
+        kind, target = "downgrade", request.to_classification.key
+    return {"kind": kind, "id": str(request.pk), "document": str(request.document_id),
+            "target": target, "state": request.state, "reason": request.reason,
+            "requested_by": request.requested_by.username,
+            "requested_at": _when(request.requested_at),
+            "decided_by": request.decided_by.username if request.decided_by else None,
+            "decided_at": _when(request.decided_at), "decision_note": request.decision_note,
+            "from_label": request.from_label.canonical,
+            "result_label": request.result_label.canonical if request.result_label else None}
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExchangeError(f"Cannot read {path} as UTF-8 text: {exc}") from None
+
+
+@contextlib.contextmanager
+def _attachments(paths: list[Path]) -> Iterator[list[IncomingFile]]:
+    """The files opened in binary, as streams the service encrypts while it reads them."""
+    with contextlib.ExitStack() as stack:
+        files = []
+        for path in paths:
+            try:
+                stream = stack.enter_context(path.open("rb"))
+            except OSError as exc:
+                raise ExchangeError(f"Cannot open {path}: {exc.strerror}") from None
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            files.append(IncomingFile(path.name, kind, stream))
+        yield files
+
+
+def _publish(part: Path, out: Path) -> None:
+    """Give the finished file its name, never replacing a file that appeared meanwhile."""
+    try:
+        os.link(part, out)
+    except FileExistsError:
+        raise ExchangeError(f"{out} exists; not overwriting it.") from None
+    except OSError as exc:  # a file system without hard links: check, then rename
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP) or out.exists():
+            raise
+        part.rename(out)
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    columns = ["document", "title", "label", "version", "held_since", "transmission",
+               "received_from"]
+    try:
+        with path.open("x", encoding="utf-8-sig", newline="") as sink:
+            writer = csv.writer(sink)
+            writer.writerow(columns)
+            writer.writerows([[row[c] if row[c] is not None else "" for c in columns]
+                              for row in rows])
+    except FileExistsError:
+        raise ExchangeError(f"{path} exists; not overwriting it.") from None
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else "yes" if value is True else "no" if value is False \
+        else str(value)
+    return text.replace("\n", " ")
+
+
+def _table(rows: list[dict[str, Any]], columns: Columns) -> str:
+    """A plain-text table; double-width (Japanese) characters are counted as two columns."""
+    if not rows:
+        return "(none)"
+    grid = [[heading for _key, heading in columns],
+            *[[_cell(row.get(key)) for key, _heading in columns] for row in rows]]
+    widths = [max(_width(line[i]) for line in grid) for i in range(len(columns))]
+    return "\n".join("  ".join(cell + " " * (widths[i] - _width(cell))
+                               for i, cell in enumerate(line)).rstrip() for line in grid)

@@ -1,0 +1,276 @@
+"""Reads of exchanged information: always through the kernel's visibility filter, always audited.
+
+Every list is filtered in SQL by ``kernel.visible`` before it is sliced or counted, so neither a
+page, a count nor a search result can reveal a document the reader may not see; every single
+object is fetched by ``*_for`` functions that answer a forbidden id exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from entente.exchange import search
+from entente.exchange.models import (
+    Attachment,
+    Document,
+    DocumentVersion,
+    DowngradeRequest,
+    Holding,
+    LossReport,
+    Notification,
+    ReleaseRequest,
+    Transmission,
+)
+from entente.exchange.services import acknowledgement_days
+from entente.security import audit, blobs, kernel
+from entente.security.kernel import Action, record_listing, visible
+from entente.security.selectors import NotFound
+from entente.security.services import open_for
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    """What a reader may narrow a listing or search by. Every field is optional."""
+
+    text: str = ""
+    originator: str = ""
+    classification: str = ""          # a marking code of the originator's scheme
+    owner: str = ""                   # organisation code
+    updated_from: dt.date | None = None
+    updated_until: dt.date | None = None
+    compromised: bool | None = None
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _missing(user: Any, action: Action, object_type: str, object_id: Any) -> NotFound:
+    # Asking for what is not there is on record too: probing for ids is worth seeing.
+    audit.record(f"access.{action.value}", actor=user, object_type=object_type,
+                 object_id=str(object_id)[:80], allowed=False, reason="no such record")
+    return NotFound()
+
+
+def visible_document_queryset(user: Any, where: DocumentFilter | None = None
+                              ) -> QuerySet[Document]:
+    """The filtered, visible documents as a queryset (not yet audited: callers list or count)."""
+    where = where or DocumentFilter()
+    queryset = Document.objects.all()
+    if where.originator:
+        queryset = queryset.filter(label__originator_id=where.originator)
+    if where.classification:
+        queryset = queryset.filter(label__classification__code=where.classification)
+    if where.owner:
+        queryset = queryset.filter(owner__code=where.owner)
+    if where.updated_from:
+        queryset = queryset.filter(updated_at__date__gte=where.updated_from)
+    if where.updated_until:
+        queryset = queryset.filter(updated_at__date__lte=where.updated_until)
+    if where.compromised is not None:
+        queryset = queryset.filter(compromised=where.compromised)
+    if where.text.strip():
+        queryset = search.matching(queryset, where.text)
+    return visible(user, queryset)
+
+
+def visible_documents(user: Any, where: DocumentFilter | None = None, *, offset: int = 0,
+                      limit: int = PAGE_SIZE) -> list[Document]:
+    queryset = (visible_document_queryset(user, where)
+                .select_related("label", "label__classification", "owner")
+                .prefetch_related("label__caveats", "label__releasable_to")
+                .order_by("-updated_at", "id"))
+    documents = list(queryset[offset:offset + limit])
+    record_listing(user, documents, what="exchange.document")  # type: ignore[arg-type]
+    return documents
+
+
+def count_visible_documents(user: Any, where: DocumentFilter | None = None) -> int:
+    return visible_document_queryset(user, where).count()
+
+
+def document_for(user: Any, document_id: Any, action: Action = Action.VIEW) -> Document:
+    pk = _uuid(document_id)
+    document = (Document.objects.select_related("label", "owner").filter(pk=pk).first()
+                if pk else None)
+    if document is None:
+        raise _missing(user, action, "exchange.document", document_id)
+    if not kernel.decide(user, action, document):
+        raise NotFound
+    return document
+
+
+def versions_of(user: Any, document: Document) -> list[DocumentVersion]:
+    """The history a reader may see: versions under a label they may not view are left out."""
+    versions = list(visible(user, document.versions.select_related("label", "created_by"))
+                    .order_by("-number"))
+    record_listing(user, versions, what="exchange.documentversion")  # type: ignore[arg-type]
+    return versions
+
+
+def version_for(user: Any, document: Document, number: int | None = None,
+                action: Action = Action.VIEW) -> DocumentVersion:
+    if number is None:
+        number = document.current_version
+    version = document.versions.select_related("label").filter(number=number).first()
+    if version is None:
+        raise _missing(user, action, "exchange.documentversion", f"{document.pk}/{number}")
+    if not kernel.decide(user, action, version):
+        raise NotFound
+    return version
+
+
+def version_body(version: DocumentVersion) -> str:
+    """Only for a version obtained from ``version_for`` (which decided and audited the read)."""
+    return open_for(version, version.body).decode()
+
+
+def attachments_of(user: Any, version: DocumentVersion) -> list[Attachment]:
+    return list(visible(user, version.attachments.all()).order_by("filename", "id"))
+
+
+def attachment_for(user: Any, attachment_id: Any, action: Action = Action.EXPORT) -> Attachment:
+    pk = _uuid(attachment_id)
+    attachment = (Attachment.objects.select_related("label", "version", "version__document")
+                  .filter(pk=pk).first() if pk else None)
+    if attachment is None:
+        raise _missing(user, action, "exchange.attachment", attachment_id)
+    if not kernel.decide(user, action, attachment):
+        raise NotFound
+    return attachment
+
+
+def attachment_plaintext(attachment: Attachment) -> Iterator[bytes]:
+    """Only for an attachment obtained from ``attachment_for``."""
+    return blobs.open_stream(attachment, attachment.blob_name, bytes(attachment.envelope))
+
+
+# --------------------------------------------------------------------------- transmissions
+
+
+def transmissions_for(user: Any) -> QuerySet[Transmission]:
+    """Transmissions the reader's organisation sent or received. Their items are shown only
+    where the reader may view the version (``items_visible_to``)."""
+    org = getattr(user, "organisation_id", None)
+    return (Transmission.objects.filter(Q(sender_organisation_id=org) | Q(recipient_id=org))
+            .select_related("sender_organisation", "recipient", "sender", "acknowledged_by")
+            .order_by("-sent_at", "id"))
+
+
+def overdue_transmissions(user: Any, now: dt.datetime | None = None) -> QuerySet[Transmission]:
+    cutoff = (now or timezone.now()) - dt.timedelta(days=acknowledgement_days())
+    return transmissions_for(user).filter(acknowledged_at__isnull=True, sent_at__lt=cutoff)
+
+
+def transmission_for(user: Any, transmission_id: Any) -> Transmission:
+    pk = _uuid(transmission_id)
+    transmission = transmissions_for(user).filter(pk=pk).first() if pk else None
+    if transmission is None:
+        raise _missing(user, Action.VIEW, "exchange.transmission", transmission_id)
+    audit.record("access.view", actor=user, obj=transmission, allowed=True)
+    return transmission
+
+
+def items_visible_to(user: Any, transmission: Transmission) -> list[tuple[Any, DocumentVersion]]:
+    versions = {v.pk: v for v in visible(
+        user, DocumentVersion.objects.filter(pk__in=transmission.items.values("version_id"))
+        .select_related("document", "label"))}
+    return [(item, versions[item.version_id]) for item in transmission.items.all()
+            if item.version_id in versions]
+
+
+# --------------------------------------------------------------------------- requests, reports
+
+
+def _authority_nation(user: Any) -> str | None:
+    return kernel.Subject.of(user).authority_for
+
+
+def release_requests_for(user: Any) -> QuerySet[ReleaseRequest]:
+    """Requests the reader made, and those their nation's authority must decide, on documents
+    they may view."""
+    return _requests(user, ReleaseRequest.objects.select_related("to_nation"))
+
+
+def downgrade_requests_for(user: Any) -> QuerySet[DowngradeRequest]:
+    return _requests(user, DowngradeRequest.objects.select_related("to_classification"))
+
+
+def _requests(user: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    nation = _authority_nation(user)
+    mine = Q(requested_by_id=user.pk)
+    if nation:
+        mine |= Q(from_label__originator_id=nation)
+    return queryset.filter(mine, document__in=visible(user, Document.objects.all())) \
+        .select_related("document", "requested_by", "decided_by").order_by("-requested_at")
+
+
+def request_for(user: Any, model: type[Any], request_id: Any) -> Any:
+    pk = _uuid(request_id)
+    request = _requests(user, model.objects.all()).filter(pk=pk).first() if pk else None
+    if request is None:
+        raise _missing(user, Action.VIEW, model._meta.label_lower, request_id)
+    audit.record("access.view", actor=user, obj=request, allowed=True)
+    return request
+
+
+def loss_reports_for(user: Any) -> QuerySet[LossReport]:
+    """The reader's own reports; for a national security authority, every report that touches
+    its nation (a document it originated, or a reporter of its nation)."""
+    nation = _authority_nation(user)
+    mine = Q(reported_by_id=user.pk)
+    if nation:
+        mine |= Q(documents__label__originator_id=nation) | Q(reported_by__nationality_id=nation)
+    return (LossReport.objects.filter(mine).distinct().select_related("reported_by")
+            .order_by("-reported_at"))
+
+
+def loss_report_for(user: Any, report_id: Any) -> LossReport:
+    pk = _uuid(report_id)
+    report = loss_reports_for(user).filter(pk=pk).first() if pk else None
+    if report is None:
+        raise _missing(user, Action.VIEW, "exchange.lossreport", report_id)
+    audit.record("access.view", actor=user, obj=report, allowed=True)
+    return report
+
+
+def report_documents(user: Any, report: LossReport) -> list[Document]:
+    return list(visible(user, report.documents.all()).select_related("label"))
+
+
+def notifications_for(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
+    org = getattr(user, "organisation_id", None)
+    if org is None:
+        return Notification.objects.none()
+    queryset = Notification.objects.filter(organisation_id=org)
+    if unread_only:
+        queryset = queryset.filter(read_at__isnull=True)
+    return queryset.order_by("-created_at", "-id")
+
+
+# --------------------------------------------------------------------------- register
+
+
+def register_of(user: Any) -> QuerySet[Holding]:
+    """The reader's organisation's holdings, limited to documents the reader may view (a muster
+    by someone not cleared for everything shows what they may check, nothing more)."""
+    org = getattr(user, "organisation_id", None)
+    if org is None:
+        return Holding.objects.none()
+    return (Holding.objects.filter(organisation_id=org,
+                                   document__in=visible(user, Document.objects.all()))
+            .select_related("document", "document__label", "transmission",
+                            "transmission__sender_organisation")
+            .order_by("document__title_en", "document__title_ja", "-version_number"))
