@@ -14,8 +14,11 @@ from entente.security.keystore import keyring
 from entente.security.labels import LabelSpec, make_label
 from entente.security.models import SampleRecord
 
-# Every (model, field) holding a crypto.Sealed blob; key rotation walks them all.
+# Every (model, field) holding a crypto.Sealed value, and every one holding the bare
+# crypto.Envelope of a payload stored elsewhere (security.blobs); key rotation walks them all.
+# Apps register theirs in AppConfig.ready().
 SEALED_FIELDS: list[tuple[type[models.Model], str]] = [(SampleRecord, "body")]
+ENVELOPE_FIELDS: list[tuple[type[models.Model], str]] = []
 
 
 def binding(obj: models.Model) -> bytes:
@@ -55,7 +58,8 @@ def rotate_keys(nation: str, *, actor: Any = None) -> dict[str, int]:
     audit.record("keys.rotate.start", actor=actor, object_type="kek", object_id=new_kek,
                  allowed=True)
     counts: dict[str, int] = {}
-    for model, field in SEALED_FIELDS:
+    for model, field in SEALED_FIELDS + ENVELOPE_FIELDS:
+        bare = (model, field) in ENVELOPE_FIELDS
         rewrapped = 0
         manager = model._default_manager
         pks = manager.filter(label__originator_id=nation).values_list("pk", flat=True)
@@ -63,11 +67,14 @@ def rotate_keys(nation: str, *, actor: Any = None) -> dict[str, int]:
             with transaction.atomic():
                 # Locked and re-read: a concurrent change to the row is not overwritten.
                 obj = manager.select_for_update().select_related("label").get(pk=pk)
-                sealed = crypto.Sealed.from_bytes(bytes(getattr(obj, field)))
-                if sealed.envelope.kek_id == new_kek:
+                raw = bytes(getattr(obj, field))
+                sealed = None if bare else crypto.Sealed.from_bytes(raw)
+                envelope = crypto.Envelope.from_bytes(raw) if sealed is None else sealed.envelope
+                if envelope.kek_id == new_kek:
                     continue
-                envelope = crypto.rewrap(ring, sealed.envelope, binding(obj), new_kek)
-                fresh = dataclasses.replace(sealed, envelope=envelope).to_bytes()
+                envelope = crypto.rewrap(ring, envelope, binding(obj), new_kek)
+                fresh = (envelope.to_bytes() if sealed is None
+                         else dataclasses.replace(sealed, envelope=envelope).to_bytes())
                 manager.filter(pk=obj.pk).update(**{field: fresh})
                 rewrapped += 1
         counts[model._meta.label_lower] = rewrapped

@@ -262,3 +262,24 @@ def test_register_lists_only_what_the_reader_may_view(people):
     assert [h.document for h in selectors.register_of(junior)] == [top]
     assert len(selectors.register_of(alice)) == 2
     assert decide(junior, Action.VIEW, top)
+
+
+def test_key_rotation_rewraps_document_bodies_and_attachments(people):
+    from entente.security import crypto
+    from entente.security.keystore import keyring
+    from entente.security.services import rotate_keys
+
+    alice = people["alice"]
+    document = _doc(alice, body="kept", files=[_file(b"Z" * 5000, "z.bin")])
+    version = document.versions.get()
+    old_kek = crypto.Sealed.from_bytes(bytes(version.body)).envelope.kek_id
+    counts = rotate_keys("GBR")
+    assert counts["exchange.documentversion"] == 1 and counts["exchange.attachment"] == 1
+    current = keyring().current_kek_id("GBR")
+    assert current != old_kek
+    version.refresh_from_db()
+    attachment = version.attachments.get()
+    assert crypto.Sealed.from_bytes(bytes(version.body)).envelope.kek_id == current
+    assert crypto.Envelope.from_bytes(bytes(attachment.envelope)).kek_id == current
+    assert selectors.version_body(selectors.version_for(alice, document)) == "kept"
+    assert _read(alice, attachment) == b"Z" * 5000
