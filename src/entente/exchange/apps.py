@@ -16,3 +16,5 @@ class ExchangeConfig(AppConfig):
             services.SEALED_FIELDS.append((DocumentVersion, "body"))
         if (Attachment, "envelope") not in services.ENVELOPE_FIELDS:
             services.ENVELOPE_FIELDS.append((Attachment, "envelope"))
+        if (Attachment, "blob_name") not in services.BLOB_NAME_FIELDS:
+            services.BLOB_NAME_FIELDS.append((Attachment, "blob_name"))

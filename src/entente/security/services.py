@@ -19,6 +19,13 @@ from entente.security.models import SampleRecord
 # Apps register theirs in AppConfig.ready().
 SEALED_FIELDS: list[tuple[type[models.Model], str]] = [(SampleRecord, "body")]
 ENVELOPE_FIELDS: list[tuple[type[models.Model], str]] = []
+# Every (model, field) naming a file of the blob store; a file no row names is an orphan.
+BLOB_NAME_FIELDS: list[tuple[type[models.Model], str]] = []
+
+
+def blob_referenced(name: str) -> bool:
+    return any(model._default_manager.filter(**{field: name}).exists()
+               for model, field in BLOB_NAME_FIELDS)
 
 
 def binding(obj: models.Model) -> bytes:

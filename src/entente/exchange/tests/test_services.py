@@ -283,3 +283,25 @@ def test_key_rotation_rewraps_document_bodies_and_attachments(people):
     assert crypto.Envelope.from_bytes(bytes(attachment.envelope)).kek_id == current
     assert selectors.version_body(selectors.version_for(alice, document)) == "kept"
     assert _read(alice, attachment) == b"Z" * 5000
+
+
+def test_blob_sweep_removes_orphans_and_keeps_what_rows_name(people):
+    import os
+    import time
+
+    from django.core.management import call_command
+
+    from entente.security import blobs
+
+    document = _doc(people["alice"], files=[_file(b"kept", "kept.bin")])
+    kept = document.versions.get().attachments.get().blob_name
+    orphan = blobs.store(document.versions.get(), io.BytesIO(b"orphan")).name  # no row names it
+    old = time.time() - 7200
+    for name in (kept, orphan):
+        os.utime(settings.BLOB_DIR / name, (old, old))
+    out = io.StringIO()
+    call_command("blobs", "sweep", stdout=out)
+    assert orphan in out.getvalue() and kept not in out.getvalue()
+    assert (settings.BLOB_DIR / kept).exists() and not (settings.BLOB_DIR / orphan).exists()
+    assert _read(people["alice"], document.versions.get().attachments.get()) == b"kept"
+    assert AuditEvent.objects.filter(action="blobs.sweep").exists()
