@@ -21,10 +21,8 @@ from entente.exchange.models import (
     Attachment,
     Document,
     DocumentVersion,
-    DowngradeRequest,
     LossReport,
     OriginatorRequest,
-    ReleaseRequest,
     Transmission,
 )
 from entente.exchange.services import ExchangeError, IncomingFile
@@ -232,15 +230,10 @@ def _transmission_out(request: HttpRequest, transmission: Transmission) -> dict[
 
 
 def _request_out(request: OriginatorRequest) -> dict[str, Any]:
-    if isinstance(request, ReleaseRequest):
-        kind, target = "release", request.to_nation_id
-    else:
-        assert isinstance(request, DowngradeRequest)
-        kind, target = "downgrade", request.to_classification.key
-    return {"id": request.pk, "kind": kind, "document": request.document_id,
+    return {"id": request.pk, "kind": request.kind, "document": request.document_id,
             "state": request.state, "reason": request.reason,
             "requested_by": request.requested_by.username, "requested_at": request.requested_at,
-            "target": target,
+            "target": request.target,
             "decided_by": request.decided_by.username if request.decided_by else None,
             "decided_at": request.decided_at, "decision_note": request.decision_note,
             "from_label": request.from_label.canonical,
@@ -511,10 +504,6 @@ def acknowledge(request: HttpRequest, transmission_id: str) -> Any:
 
 # --------------------------------------------------------------------------- originator control
 
-REQUEST_KINDS: dict[str, type[OriginatorRequest]] = {"release": ReleaseRequest,
-                                                     "downgrade": DowngradeRequest}
-
-
 @router.post("/documents/{document_id}/release-requests",
              response={201: RequestOut, 404: Problem, 422: Problem})
 def ask_release(request: HttpRequest, document_id: str, payload: ReleaseIn) -> Any:
@@ -546,26 +535,15 @@ def ask_downgrade(request: HttpRequest, document_id: str, payload: DowngradeIn) 
 @router.get("/requests", response=list[RequestOut],
             summary="Release and downgrade requests the caller made or must decide")
 def list_requests(request: HttpRequest) -> list[dict[str, Any]]:
-    made: list[OriginatorRequest] = [*selectors.release_requests_for(request.user)[:MAX_PAGE],
-                                     *selectors.downgrade_requests_for(request.user)[:MAX_PAGE]]
-    made.sort(key=lambda r: r.requested_at, reverse=True)
-    return [_request_out(r) for r in made]
-
-
-def _request(request: HttpRequest, kind: str, request_id: str) -> OriginatorRequest:
-    model = REQUEST_KINDS.get(kind)
-    if model is None:
-        raise NotFound
-    found: OriginatorRequest = selectors.request_for(request.user, model, request_id)
-    return found
+    return [_request_out(r) for r in selectors.requests_for(request.user, MAX_PAGE)]
 
 
 @router.post("/requests/{kind}/{request_id}/decision",
              response={200: RequestOut, 404: Problem, 422: Problem})
 def decide(request: HttpRequest, kind: str, request_id: str, payload: DecisionIn) -> Any:
     try:
-        decided = services.decide_request(actor=request.user,
-                                          request=_request(request, kind, request_id),
+        asked = selectors.request_for(request.user, kind, request_id)
+        decided = services.decide_request(actor=request.user, request=asked,
                                           approve=payload.approve, note=payload.note)
     except NotFound:
         return Status(404, {"detail": NOT_FOUND})
@@ -578,8 +556,8 @@ def decide(request: HttpRequest, kind: str, request_id: str, payload: DecisionIn
              response={200: RequestOut, 404: Problem, 422: Problem})
 def withdraw(request: HttpRequest, kind: str, request_id: str) -> Any:
     try:
-        withdrawn = services.withdraw_request(actor=request.user,
-                                              request=_request(request, kind, request_id))
+        asked = selectors.request_for(request.user, kind, request_id)
+        withdrawn = services.withdraw_request(actor=request.user, request=asked)
     except NotFound:
         return Status(404, {"detail": NOT_FOUND})
     except ExchangeError as exc:

@@ -169,13 +169,22 @@ class OriginatorRequest(models.Model):
     result_label = models.ForeignKey(Label, on_delete=models.PROTECT, null=True, blank=True,
                                      related_name="+")
 
+    kind: str  # "release" or "downgrade", set by each kind of request
+
     class Meta:
         abstract = True
         ordering = ["-requested_at"]
 
+    @property
+    def target(self) -> str:
+        """What is asked for: the nation to release to, or the new marking."""
+        raise NotImplementedError
+
 
 class ReleaseRequest(OriginatorRequest):
     """Release to a third nation (beyond the label's releasable-to list)."""
+
+    kind = "release"
 
     to_nation = models.ForeignKey("core.Nation", on_delete=models.PROTECT, related_name="+",
                                   verbose_name=_("release to"))
@@ -186,9 +195,15 @@ class ReleaseRequest(OriginatorRequest):
     def __str__(self) -> str:
         return f"release {self.document_id} to {self.to_nation_id} ({self.state})"
 
+    @property
+    def target(self) -> str:
+        return str(self.to_nation_id)
+
 
 class DowngradeRequest(OriginatorRequest):
     """A lower marking of the originator's scheme, or declassification (no marking needed)."""
+
+    kind = "downgrade"
 
     to_classification = models.ForeignKey("security.Classification", on_delete=models.PROTECT,
                                           related_name="+", verbose_name=_("new marking"))
@@ -198,6 +213,10 @@ class DowngradeRequest(OriginatorRequest):
 
     def __str__(self) -> str:
         return f"downgrade {self.document_id} ({self.state})"
+
+    @property
+    def target(self) -> str:
+        return self.to_classification.key
 
 
 class InvestigationStatus(models.TextChoices):

@@ -25,6 +25,7 @@ from entente.exchange.models import (
     Holding,
     LossReport,
     Notification,
+    OriginatorRequest,
     ReleaseRequest,
     Transmission,
 )
@@ -217,11 +218,25 @@ def _requests(user: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:
         .select_related("document", "requested_by", "decided_by").order_by("-requested_at")
 
 
-def request_for(user: Any, model: type[Any], request_id: Any) -> Any:
+REQUEST_KINDS: dict[str, type[OriginatorRequest]] = {"release": ReleaseRequest,
+                                                     "downgrade": DowngradeRequest}
+
+
+def requests_for(user: Any, limit: int = PAGE_SIZE) -> list[OriginatorRequest]:
+    """Release and downgrade requests together, newest first."""
+    both: list[OriginatorRequest] = [*release_requests_for(user)[:limit],
+                                     *downgrade_requests_for(user)[:limit]]
+    return sorted(both, key=lambda r: r.requested_at, reverse=True)[:limit]
+
+
+def request_for(user: Any, kind: str, request_id: Any) -> OriginatorRequest:
+    """One request of either kind that the reader may see; NotFound otherwise, as for any id."""
+    model = REQUEST_KINDS.get(kind)
     pk = _uuid(request_id)
-    request = _requests(user, model.objects.all()).filter(pk=pk).first() if pk else None
+    request = (_requests(user, model._default_manager.all()).filter(pk=pk).first()
+               if model is not None and pk else None)
     if request is None:
-        raise _missing(user, Action.VIEW, model._meta.label_lower, request_id)
+        raise _missing(user, Action.VIEW, f"exchange.{kind}request"[:80], request_id)
     audit.record("access.view", actor=user, obj=request, allowed=True)
     return request
 

@@ -313,7 +313,7 @@ def decide_request(*, actor: Any, request: OriginatorRequest, approve: bool,
                    note: str = "") -> OriginatorRequest:
     """Approve or refuse; only the originator nation's security authority may (the kernel's
     release/downgrade rule). Approval makes the new label; until then the kernel keeps denying."""
-    action = Action.RELEASE if isinstance(request, ReleaseRequest) else Action.DOWNGRADE
+    action = Action.RELEASE if request.kind == ReleaseRequest.kind else Action.DOWNGRADE
     with audit.atomic():
         request = type(request)._default_manager.select_for_update().get(pk=request.pk)
         document = Document.objects.select_for_update().select_related("label").get(

@@ -37,9 +37,7 @@ from entente.exchange.forms import (
 from entente.exchange.models import (
     Document,
     DocumentVersion,
-    DowngradeRequest,
     OriginatorRequest,
-    ReleaseRequest,
     RequestState,
 )
 from entente.exchange.services import ExchangeError, IncomingFile
@@ -51,9 +49,6 @@ from entente.security.selectors import NotFound
 
 GET_POST = require_http_methods(["GET", "POST"])
 LIST_LIMIT = 200
-REQUEST_KINDS: dict[str, type[OriginatorRequest]] = {"release": ReleaseRequest,
-                                                     "downgrade": DowngradeRequest}
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -361,20 +356,12 @@ def _request_rows(request: HttpRequest, failed: OriginatorRequest | None = None,
                   failed_form: DecisionForm | None = None) -> list[dict[str, Any]]:
     user = request.user
     authority = kernel.Subject.of(user).authority_for
-    made: list[OriginatorRequest] = [*selectors.release_requests_for(user)[:LIST_LIMIT],
-                                     *selectors.downgrade_requests_for(user)[:LIST_LIMIT]]
-    made.sort(key=lambda r: r.requested_at, reverse=True)
     rows = []
-    for item in made:
-        if isinstance(item, ReleaseRequest):
-            kind, target = "release", item.to_nation_id
-        else:
-            assert isinstance(item, DowngradeRequest)
-            kind, target = "downgrade", item.to_classification.key
+    for item in selectors.requests_for(user, LIST_LIMIT):
         open_ = item.state == RequestState.SUBMITTED
         is_failed = failed is not None and failed.pk == item.pk
         rows.append({
-            "request": item, "kind": kind, "target": target,
+            "request": item, "kind": item.kind, "target": item.target,
             "may_decide": open_ and authority == item.from_label.originator_id,
             "may_withdraw": open_ and item.requested_by_id == user.pk,
             "form": failed_form if is_failed and failed_form is not None else DecisionForm(
@@ -388,18 +375,10 @@ def request_list(request: HttpRequest) -> HttpResponse:
     return render(request, "exchange/request_list.html", {"rows": _request_rows(request)})
 
 
-def _originator_request(request: HttpRequest, kind: str, request_id: str) -> OriginatorRequest:
-    model = REQUEST_KINDS.get(kind)
-    if model is None:
-        raise NotFound
-    found: OriginatorRequest = selectors.request_for(request.user, model, request_id)
-    return found
-
-
 @require_POST
 def request_decide(request: HttpRequest, kind: str, request_id: str) -> HttpResponse:
     with not_found_is_404():
-        item = _originator_request(request, kind, request_id)
+        item = selectors.request_for(request.user, kind, request_id)
         form = DecisionForm(request.POST, prefix=str(item.pk))
         decision = request.POST.get("decision")
         if form.is_valid() and decision in {"approve", "refuse"}:
@@ -422,7 +401,7 @@ def request_decide(request: HttpRequest, kind: str, request_id: str) -> HttpResp
 @require_POST
 def request_withdraw(request: HttpRequest, kind: str, request_id: str) -> HttpResponse:
     with not_found_is_404():
-        item = _originator_request(request, kind, request_id)
+        item = selectors.request_for(request.user, kind, request_id)
         try:
             services.withdraw_request(actor=request.user, request=item)
         except ExchangeError as exc:

@@ -33,8 +33,8 @@ from django.utils import timezone, translation
 
 from entente.core.models import Organisation
 from entente.exchange import selectors, services
-from entente.exchange.api import REQUEST_KINDS, holding_row
-from entente.exchange.models import Channel, DowngradeRequest, OriginatorRequest, ReleaseRequest
+from entente.exchange.api import holding_row
+from entente.exchange.models import Channel, OriginatorRequest
 from entente.exchange.services import ExchangeError, IncomingFile
 from entente.security import audit, reference
 from entente.security.kernel import Action
@@ -105,7 +105,7 @@ class Command(BaseCommand):
         p.add_argument("--reason", required=True)
         verb("requests", "release and downgrade requests you made or must decide")
         p = verb("decide", "approve or refuse a request (originator's security authority)")
-        p.add_argument("kind", choices=sorted(REQUEST_KINDS))
+        p.add_argument("kind", choices=sorted(selectors.REQUEST_KINDS))
         p.add_argument("request")
         choice = p.add_mutually_exclusive_group(required=True)
         choice.add_argument("--approve", action="store_true")
@@ -324,16 +324,14 @@ class Command(BaseCommand):
                                                  to_marking=target, reason=reason))
 
     def do_requests(self, **_: Any) -> None:
-        made: list[OriginatorRequest] = [*selectors.release_requests_for(self.user)[:200],
-                                         *selectors.downgrade_requests_for(self.user)[:200]]
-        made.sort(key=lambda r: r.requested_at, reverse=True)
+        made = selectors.requests_for(self.user, 200)
         self.emit([_request_row(r) for r in made],
                   [("kind", "KIND"), ("id", "ID"), ("document", "DOCUMENT"), ("target", "TO"),
                    ("state", "STATE"), ("requested_by", "BY"), ("requested_at", "ASKED")])
 
     def do_decide(self, kind: str, request: str, approve: bool, refuse: bool, note: str,
                   **_: Any) -> None:
-        found = selectors.request_for(self.user, REQUEST_KINDS[kind], request)
+        found = selectors.request_for(self.user, kind, request)
         self._request(services.decide_request(actor=self.user, request=found,
                                               approve=approve, note=note))
 
@@ -393,13 +391,8 @@ def _attachment_row(attachment: Any) -> dict[str, Any]:
 
 
 def _request_row(request: OriginatorRequest) -> dict[str, Any]:
-    if isinstance(request, ReleaseRequest):
-        kind, target = "release", request.to_nation_id
-    else:
-        assert isinstance(request, DowngradeRequest)
-        kind, target = "downgrade", request.to_classification.key
-    return {"kind": kind, "id": str(request.pk), "document": str(request.document_id),
-            "target": target, "state": request.state, "reason": request.reason,
+    return {"kind": request.kind, "id": str(request.pk), "document": str(request.document_id),
+            "target": request.target, "state": request.state, "reason": request.reason,
             "requested_by": request.requested_by.username,
             "requested_at": _when(request.requested_at),
             "decided_by": request.decided_by.username if request.decided_by else None,
