@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "entente.core.middleware.RequireVerifiedUserMiddleware",
+    # Before anything reads request.POST: a request over the limit is refused unread.
+    "entente.core.middleware.UploadLimitMiddleware",
     "entente.core.middleware.RejectNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -92,3 +92,36 @@ class RejectNulMiddleware:
         if content_type == "application/json":
             return b"\\u0000" in request.body or b"\x00" in request.body
         return False
+
+
+# Room for the form fields and multipart framing that travel with the files.
+UPLOAD_SLACK_BYTES = 4 * 1024 * 1024
+
+
+class UploadLimitMiddleware:
+    """Refuse a request whose declared size is over the upload limit, before reading any of it.
+
+    The upload handler also stops a file that grows past the limit (for a request that did not
+    declare its size), but it can only cut the connection then; here the sender gets a clear
+    413 instead, and nothing is stored either way. The limit is for a whole request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.template.defaultfilters import filesizeformat
+
+        from entente.security.uploads import max_upload_bytes
+
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        limit = max_upload_bytes()
+        if declared > limit + UPLOAD_SLACK_BYTES:
+            message = (f"This upload is {filesizeformat(declared)}; at most "
+                       f"{filesizeformat(limit)} can be sent in one request.")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=413)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

@@ -42,6 +42,12 @@
     };
     xhr.onload = function () {
       var target = xhr.getResponseHeader("X-Entente-Redirect");
+      if (xhr.status === 413) {
+        // Too large: keep the form as typed and say why (the server read none of it).
+        busy(false);
+        if (status) { status.textContent = xhr.responseText; }
+        return;
+      }
       if (target) {
         window.location.assign(target);
       } else {
