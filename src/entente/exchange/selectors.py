@@ -8,7 +8,6 @@ object is fetched by ``*_for`` functions that answer a forbidden id exactly like
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,7 @@ from entente.exchange.models import (
 from entente.exchange.services import acknowledgement_days
 from entente.security import audit, blobs, kernel
 from entente.security.kernel import Action, record_listing, visible
-from entente.security.selectors import NotFound
+from entente.security.selectors import NotFound, not_found, parse_id
 from entente.security.services import open_for
 
 PAGE_SIZE = 50
@@ -51,18 +50,14 @@ class DocumentFilter:
     compromised: bool | None = None
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
-def _missing(user: Any, action: Action, object_type: str, object_id: Any) -> NotFound:
-    # Asking for what is not there is on record too: probing for ids is worth seeing.
-    audit.record(f"access.{action.value}", actor=user, object_type=object_type,
-                 object_id=str(object_id)[:80], allowed=False, reason="no such record")
-    return NotFound()
+def _one_of(user: Any, queryset: QuerySet[Any], object_type: str, object_id: Any) -> Any:
+    """The row of a reader-scoped queryset with this id (audited as viewed), else NotFound."""
+    pk = parse_id(object_id)
+    found = queryset.filter(pk=pk).first() if pk else None
+    if found is None:
+        raise not_found(user, Action.VIEW, object_type, object_id)
+    audit.record("access.view", actor=user, obj=found, allowed=True)
+    return found
 
 
 def visible_document_queryset(user: Any, where: DocumentFilter | None = None
@@ -103,11 +98,11 @@ def count_visible_documents(user: Any, where: DocumentFilter | None = None) -> i
 
 
 def document_for(user: Any, document_id: Any, action: Action = Action.VIEW) -> Document:
-    pk = _uuid(document_id)
+    pk = parse_id(document_id)
     document = (Document.objects.select_related("label", "owner").filter(pk=pk).first()
                 if pk else None)
     if document is None:
-        raise _missing(user, action, "exchange.document", document_id)
+        raise not_found(user, action, "exchange.document", document_id)
     if not kernel.decide(user, action, document):
         raise NotFound
     return document
@@ -127,7 +122,7 @@ def version_for(user: Any, document: Document, number: int | None = None,
         number = document.current_version
     version = document.versions.select_related("label").filter(number=number).first()
     if version is None:
-        raise _missing(user, action, "exchange.documentversion", f"{document.pk}/{number}")
+        raise not_found(user, action, "exchange.documentversion", f"{document.pk}/{number}")
     if not kernel.decide(user, action, version):
         raise NotFound
     return version
@@ -143,11 +138,11 @@ def attachments_of(user: Any, version: DocumentVersion) -> list[Attachment]:
 
 
 def attachment_for(user: Any, attachment_id: Any, action: Action = Action.EXPORT) -> Attachment:
-    pk = _uuid(attachment_id)
+    pk = parse_id(attachment_id)
     attachment = (Attachment.objects.select_related("label", "version", "version__document")
                   .filter(pk=pk).first() if pk else None)
     if attachment is None:
-        raise _missing(user, action, "exchange.attachment", attachment_id)
+        raise not_found(user, action, "exchange.attachment", attachment_id)
     if not kernel.decide(user, action, attachment):
         raise NotFound
     return attachment
@@ -176,12 +171,9 @@ def overdue_transmissions(user: Any, now: dt.datetime | None = None) -> QuerySet
 
 
 def transmission_for(user: Any, transmission_id: Any) -> Transmission:
-    pk = _uuid(transmission_id)
-    transmission = transmissions_for(user).filter(pk=pk).first() if pk else None
-    if transmission is None:
-        raise _missing(user, Action.VIEW, "exchange.transmission", transmission_id)
-    audit.record("access.view", actor=user, obj=transmission, allowed=True)
-    return transmission
+    found: Transmission = _one_of(user, transmissions_for(user), "exchange.transmission",
+                                  transmission_id)
+    return found
 
 
 def items_visible_to(user: Any, transmission: Transmission) -> list[tuple[Any, DocumentVersion]]:
@@ -232,13 +224,11 @@ def requests_for(user: Any, limit: int = PAGE_SIZE) -> list[OriginatorRequest]:
 def request_for(user: Any, kind: str, request_id: Any) -> OriginatorRequest:
     """One request of either kind that the reader may see; NotFound otherwise, as for any id."""
     model = REQUEST_KINDS.get(kind)
-    pk = _uuid(request_id)
-    request = (_requests(user, model._default_manager.all()).filter(pk=pk).first()
-               if model is not None and pk else None)
-    if request is None:
-        raise _missing(user, Action.VIEW, f"exchange.{kind}request"[:80], request_id)
-    audit.record("access.view", actor=user, obj=request, allowed=True)
-    return request
+    if model is None:
+        raise not_found(user, Action.VIEW, f"exchange.{kind}request", request_id)
+    found: OriginatorRequest = _one_of(user, _requests(user, model._default_manager.all()),
+                                       model._meta.label_lower, request_id)
+    return found
 
 
 def loss_reports_for(user: Any) -> QuerySet[LossReport]:
@@ -253,12 +243,8 @@ def loss_reports_for(user: Any) -> QuerySet[LossReport]:
 
 
 def loss_report_for(user: Any, report_id: Any) -> LossReport:
-    pk = _uuid(report_id)
-    report = loss_reports_for(user).filter(pk=pk).first() if pk else None
-    if report is None:
-        raise _missing(user, Action.VIEW, "exchange.lossreport", report_id)
-    audit.record("access.view", actor=user, obj=report, allowed=True)
-    return report
+    found: LossReport = _one_of(user, loss_reports_for(user), "exchange.lossreport", report_id)
+    return found
 
 
 def report_documents(user: Any, report: LossReport) -> list[Document]:

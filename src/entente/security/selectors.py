@@ -41,18 +41,28 @@ def visible_records(user: Any, *, offset: int = 0, after: tuple[str, uuid.UUID] 
     return records
 
 
+def parse_id(value: Any) -> uuid.UUID | None:
+    """A record id from user input, or None if it cannot be one (then: not found, as any)."""
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def not_found(user: Any, action: Action, object_type: str, object_id: Any) -> NotFound:
+    """The audited answer for an id that names nothing; the caller raises it."""
+    # Asking for what is not there is on record too: probing for ids is worth seeing.
+    audit.record(f"access.{action.value}", actor=user, object_type=object_type,
+                 object_id=str(object_id)[:80], allowed=False, reason="no such record")
+    return NotFound()
+
+
 def record_for(user: Any, record_id: Any, action: Action = Action.VIEW) -> SampleRecord:
     """The record if the kernel allows ``action``; NotFound for missing *and* forbidden alike."""
-    try:
-        pk: uuid.UUID | None = uuid.UUID(str(record_id))
-    except ValueError:
-        pk = None
+    pk = parse_id(record_id)
     record = SampleRecord.objects.select_related("label", "owner").filter(pk=pk).first() if pk else None
     if record is None:
-        # Asking for what is not there is on record too: probing for ids is worth seeing.
-        audit.record(f"access.{action.value}", actor=user, object_type="security.samplerecord",
-                     object_id=str(pk or record_id)[:80], allowed=False, reason="no such record")
-        raise NotFound
+        raise not_found(user, action, "security.samplerecord", pk or record_id)
     if not decide(user, action, record):
         raise NotFound
     return record
