@@ -9,13 +9,16 @@ generated title, summary and body text with ``exchange.search`` (trigrams -> HMA
 gram -> token cache makes that cheap, checked against ``search.document_tokens`` on a sample).
 Rows are written with COPY on PostgreSQL (the GIN index is dropped during the load and rebuilt
 after, which is counted in the load time) and ``executemany`` on SQLite (the FTS5 table is
-filled by its triggers). Then, for a Japanese word and an English word and each of three users
-(GBR SECRET with one community, JPN GOKUHI, uncleared GBR), it times ``--repeat`` times:
+filled by its triggers). Then, for each query of ``SEARCH_WORDS`` (or ``--word``) and each of
+three users (GBR SECRET with one community, JPN GOKUHI, uncleared GBR), it times ``--repeat``
+times:
 
 * page 1 (``--page-size`` rows, ordered ``-updated_at, id`` as ``selectors.visible_documents``):
   filtered  = ``selectors.visible_document_queryset(user, DocumentFilter(text=w))``
   unfiltered = ``search.matching(Document.objects.all(), w)`` (the same query without visible())
-* ``count()`` both ways (``--count-repeat`` times; reported, no target, as in list_visible.py).
+* the count a reader gets (``selectors.count_visible_documents``, which stops at
+  ``SEARCH_COUNT_LIMIT``) against the same capped count without visible() (``--count-repeat``
+  times; reported, no target, as in list_visible.py).
 
 Neither the audit write of ``visible_documents`` (``record_listing``) nor its select_related /
 prefetch of labels is measured: only the search query. Targets (page 1): filtered/unfiltered
@@ -66,7 +69,11 @@ JA_WORDS = (
 JA_PARTICLES = ("の", "と", "に関する", "における")
 JA_VERBS = ("について協議した。", "を確認した。", "を報告した。", "を検討した。", "を調整した。",
             "を実施した。")
-SEARCH_WORDS = {"ja": "共同研究", "en": "kestrel"}
+# A Japanese and an English word of the vocabulary (each in ~1 of 8 documents), two English
+# words together (~1 in 70: between the index's and the walk's best cases) and a word that is in
+# no document (every token rare).
+SEARCH_WORDS = {"ja": "共同研究", "en": "kestrel", "en-pair": "kestrel convoy",
+                "absent": "albatross"}
 
 
 def parse_args() -> argparse.Namespace:
@@ -79,8 +86,9 @@ def parse_args() -> argparse.Namespace:
                    help="timed repetitions of count() (a count of a common word is slow)")
     p.add_argument("--page-size", type=int, default=50)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--ja-word", default=SEARCH_WORDS["ja"])
-    p.add_argument("--en-word", default=SEARCH_WORDS["en"])
+    p.add_argument("--word", action="append", metavar="NAME=TEXT",
+                   help="a query to time (repeatable; default: " + ", ".join(
+                       f"{k}={v}" for k, v in SEARCH_WORDS.items()) + ")")
     p.add_argument("--explain", action="store_true", help="print EXPLAIN (ANALYZE) of the queries")
     return p.parse_args()
 
@@ -125,9 +133,9 @@ class Tokeniser:
 
         self.search = search
         self.key = search.search_key()
-        self.cache: dict[str, str] = {}
+        self.cache: dict[str, int] = {}
 
-    def entry(self, text: dict[str, str]) -> str:
+    def entry(self, text: dict[str, str]) -> set[int]:
         grams: set[str] = set()
         for value in text.values():
             if value:
@@ -136,7 +144,13 @@ class Tokeniser:
         missing = [g for g in grams if g not in cache]
         for g in missing:
             cache[g] = next(iter(self.search.tokens([g], self.key)))
-        return self.search.entry_text(cache[g] for g in grams)
+        return {cache[g] for g in grams}
+
+
+def as_stored(tokens: set[int], connection: Any) -> Any:
+    from entente.exchange.models import SearchEntry
+
+    return SearchEntry._meta.get_field("tokens").get_db_prep_value(tokens, connection)
 
 
 # --------------------------------------------------------------------------- loading
@@ -167,8 +181,8 @@ def load(n: int, labels: list[Any], orgs: dict[str, Any], author_id: int, seed: 
     for _, _, text, *_ in rows(200, labels, orgs, author_id, seed + 1):
         body = text.pop("body")
         document = Document(**text)
-        assert tok.entry({**text, "body": body}) == search.entry_text(
-            search.document_tokens(document, body)), "bench tokeniser disagrees with search"
+        assert tok.entry({**text, "body": body}) == search.document_tokens(document, body), \
+            "bench tokeniser disagrees with search"
 
     doc_cols = ("id", "title_en", "title_ja", "summary_en", "summary_ja", "current_version",
                 "compromised", "created_at", "updated_at", "created_by_id", "label_id", "owner_id")
@@ -179,7 +193,7 @@ def load(n: int, labels: list[Any], orgs: dict[str, Any], author_id: int, seed: 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET maintenance_work_mem = '1GB'")
-            cursor.execute("DROP INDEX IF EXISTS exchange_searchentry_grams_gin")
+            cursor.execute("DROP INDEX IF EXISTS exchange_searchentry_tokens_gin")
         with transaction.atomic(), connection.cursor() as cursor:
             raw = cursor.cursor
             with raw.copy(f"COPY exchange_document ({', '.join(doc_cols)}) FROM STDIN") as c_doc:
@@ -198,15 +212,15 @@ def load(n: int, labels: list[Any], orgs: dict[str, Any], author_id: int, seed: 
                     c_ver.write_row((vid, did, 1, b"x", "", at, author, label_id, owner_id))
             timings["versions_s"] = time.perf_counter() - t
             t = time.perf_counter()
-            with raw.copy("COPY exchange_searchentry (document_id, grams) FROM STDIN") as c_ent:
-                for did, *_, grams in entries:
-                    c_ent.write_row((did, grams))
+            with raw.copy("COPY exchange_searchentry (document_id, tokens) FROM STDIN") as c_ent:
+                for did, *_, tokens in entries:
+                    c_ent.write_row((did, sorted(tokens)))
             timings["entries_s"] = time.perf_counter() - t
         t = time.perf_counter()
         with connection.cursor() as cursor:
-            # The same statement as migration 0002.
-            cursor.execute("CREATE INDEX exchange_searchentry_grams_gin ON exchange_searchentry "
-                           "USING gin (array_to_tsvector(string_to_array(grams, ' ')))")
+            # The same statement as migration 0003.
+            cursor.execute("CREATE INDEX exchange_searchentry_tokens_gin ON exchange_searchentry "
+                           "USING gin (tokens)")
         timings["gin_index_s"] = time.perf_counter() - t
     else:
         ops = connection.ops
@@ -218,7 +232,7 @@ def load(n: int, labels: list[Any], orgs: dict[str, Any], author_id: int, seed: 
                                    f"VALUES ({', '.join(['%s'] * len(doc_cols))})", docs)
                 cursor.executemany(f"INSERT INTO exchange_documentversion ({', '.join(ver_cols)}) "
                                    f"VALUES ({', '.join(['%s'] * len(ver_cols))})", vers)
-                cursor.executemany("INSERT INTO exchange_searchentry (document_id, grams) "
+                cursor.executemany("INSERT INTO exchange_searchentry (document_id, tokens) "
                                    "VALUES (%s, %s)", ents)
             docs.clear()
             vers.clear()
@@ -235,7 +249,7 @@ def load(n: int, labels: list[Any], orgs: dict[str, Any], author_id: int, seed: 
                              text["summary_ja"], 1, False, when, when, author, label_id,
                              owner_id))
                 vers.append((vid.hex, did.hex, 1, b"x", "", when, author, label_id, owner_id))
-                ents.append((did.hex, tok.entry(text)))
+                ents.append((did.hex, as_stored(tok.entry(text), connection)))
                 if len(docs) >= SQLITE_BATCH:
                     flush(docs, vers, ents)
             if docs:
@@ -270,11 +284,27 @@ def filtered_qs(user: Any, word: str) -> Any:
     return visible_document_queryset(user, DocumentFilter(text=word))
 
 
-def unfiltered_qs(word: str) -> Any:
+def unfiltered_qs(word: str, walk: bool | None = None, walk_from: float | None = None) -> Any:
     from entente.exchange import search
     from entente.exchange.models import Document
 
-    return search.matching(Document.objects.all(), word)
+    return search.matching(Document.objects.all(), word, walk=walk, walk_from=walk_from)
+
+
+def filtered_count(user: Any, word: str) -> Any:
+    """What a reader's search counts (selectors.count_visible_documents: capped)."""
+    from entente.exchange.selectors import DocumentFilter, count_visible_documents
+
+    return count_visible_documents(user, DocumentFilter(text=word))
+
+
+def unfiltered_count(word: str) -> int:
+    """The same count without kernel.visible, planned and capped alike."""
+    from entente.exchange.search import COUNT_WALK_FROM
+    from entente.exchange.selectors import SEARCH_COUNT_LIMIT
+
+    return min(unfiltered_qs(word, walk_from=COUNT_WALK_FROM)[:SEARCH_COUNT_LIMIT + 1].count(),
+               SEARCH_COUNT_LIMIT)
 
 
 def measure(users: dict[str, Any], words: dict[str, str], args: argparse.Namespace
@@ -293,8 +323,9 @@ def measure(users: dict[str, Any], words: dict[str, str], args: argparse.Namespa
                         t_fil, result = B.timed(lambda w=word, u=user: list(
                             filtered_qs(u, w).order_by(*ORDER)[:size]))
                     else:
-                        t_unf, _ = B.timed(lambda w=word: unfiltered_qs(w).count())
-                        t_fil, result = B.timed(lambda w=word, u=user: filtered_qs(u, w).count())
+                        t_unf, _ = B.timed(lambda w=word: unfiltered_count(w))
+                        t_fil, counted = B.timed(lambda w=word, u=user: filtered_count(u, w))
+                        result = str(counted)
                     if rep >= args.warmup:
                         unf_s.append(t_unf)
                         fil_s.append(t_fil)
@@ -310,7 +341,7 @@ def measure(users: dict[str, Any], words: dict[str, str], args: argparse.Namespa
 
 
 def hits(words: dict[str, str]) -> dict[str, int]:
-    return {lang: unfiltered_qs(w).count() for lang, w in words.items()}
+    return {lang: unfiltered_qs(w, walk=False).count() for lang, w in words.items()}
 
 
 def explain(users: dict[str, Any], words: dict[str, str], size: int) -> None:
@@ -323,17 +354,23 @@ def explain(users: dict[str, Any], words: dict[str, str], size: int) -> None:
                          ("filtered page", filtered_qs(user, word).order_by(*ORDER)[:size])):
             print(f"--- EXPLAIN {what} {lang} {word!r} ({next(iter(users))}) ---")
             print(qs.explain(**options))
-        for what, qs in (("unfiltered count", unfiltered_qs(word)),
-                         ("filtered count", filtered_qs(user, word))):
-            print(f"--- EXPLAIN {what} {lang} {word!r} ---")
-            print(qs.only("pk").order_by().explain(**options))
+        from entente.exchange.selectors import (
+            SEARCH_COUNT_LIMIT,
+            DocumentFilter,
+            visible_document_queryset,
+        )
+        from entente.exchange.search import COUNT_WALK_FROM
+        capped = visible_document_queryset(user, DocumentFilter(text=word),
+                                           walk_from=COUNT_WALK_FROM)
+        print(f"--- EXPLAIN filtered count (capped) {lang} {word!r} ---")
+        print(capped.only("pk").order_by()[:SEARCH_COUNT_LIMIT + 1].explain(**options))
 
 
 def main() -> None:
     args = parse_args()
     if args.repeat < 30:
         print(f"note: --repeat {args.repeat} is below the 30 the figures call for", file=sys.stderr)
-    words = {"ja": args.ja_word, "en": args.en_word}
+    words = dict(w.split("=", 1) for w in args.word) if args.word else SEARCH_WORDS
     with B.bench_database(args):
         from django.db import connection
 
@@ -349,11 +386,18 @@ def main() -> None:
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SELECT pg_total_relation_size('exchange_searchentry'), "
-                               "pg_relation_size('exchange_searchentry_grams_gin')")
+                               "pg_relation_size('exchange_searchentry_tokens_gin')")
                 index_bytes = dict(zip(("table", "gin"), cursor.fetchone(), strict=True))
             else:
                 index_bytes = {}
         total_hits = hits(words)
+        from entente.exchange.search import (
+            COUNT_WALK_FROM,
+            WALK_FROM,
+            expected_share,
+            query_terms,
+        )
+        shares = {w: expected_share(query_terms(w)) for w in words.values()}
         results = measure(users, words, args)
         if args.explain:
             explain(users, words, args.page_size)
@@ -369,6 +413,10 @@ def main() -> None:
                   f"GIN {index_bytes['gin'] / 2**20:,.0f} MiB")
         print("documents matching (unfiltered): "
               + ", ".join(f"{words[k]!r} {v:,}" for k, v in total_hits.items()))
+        print("expected share (pg_stats) -> plan: " + ", ".join(
+            f"{w!r} {share:.4f} -> page by {'walk' if share >= WALK_FROM else 'index'}, "
+            f"count by {'walk' if share >= COUNT_WALK_FROM else 'index'}"
+            for w, share in shares.items()))
         print()
         print(B.table(["word", "user", "query", "rows", "unf p50", "unf p95", "filt p50",
                        "filt p95", "ratio p50"],

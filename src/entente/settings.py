@@ -123,6 +123,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so the audit chain's read-last-then-append is
     # serialised between processes exactly as PostgreSQL's advisory lock does it there.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT: our queries are short, but a search or a listing whose plan walks an index with a
+    # filter is *estimated* expensive (the planner cannot know it stops after one page), and the
+    # JIT then spends ~0.7 s compiling a query that runs in a few milliseconds.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if test_db := os.environ.get("ENTENTE_TEST_DB_NAME"):
     # Lets two test runs share one PostgreSQL server without dropping each other's database.
     DATABASES["default"]["TEST"] = {"NAME": test_db}

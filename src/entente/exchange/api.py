@@ -55,7 +55,9 @@ class DocumentOut(Schema):
 
 
 class DocumentPage(Schema):
-    count: int
+    count: int = Field(description="Documents the caller may view that match; a search stops "
+                                   "counting at 1,000 (then `count_exact` is false).")
+    count_exact: bool
     items: list[DocumentOut]
 
 
@@ -287,7 +289,8 @@ def list_documents(request: HttpRequest, q: str = "", originator: str = "",
                                      compromised=compromised)
     documents = selectors.visible_documents(request.user, where, offset=offset, limit=limit)
     protection = reference.protection(timezone.localdate())
-    return {"count": selectors.count_visible_documents(request.user, where),
+    count = selectors.count_visible_documents(request.user, where)
+    return {"count": count.value, "count_exact": count.exact,
             "items": [_document_out(d, _nation(request), protection) for d in documents]}
 
 

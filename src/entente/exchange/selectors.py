@@ -35,6 +35,9 @@ from entente.security.selectors import NotFound, not_found, parse_id
 from entente.security.services import open_for
 
 PAGE_SIZE = 50
+# A search stops counting here. Counting 100,000 matches of a common word costs seconds and tells
+# the reader no more than "narrow the search" (GitHub's search stops at 1,000 results too).
+SEARCH_COUNT_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,24 @@ def _one_of(user: Any, queryset: QuerySet[Any], object_type: str, object_id: Any
     return found
 
 
-def visible_document_queryset(user: Any, where: DocumentFilter | None = None
+@dataclass(frozen=True)
+class DocumentCount:
+    """How many documents a reader's listing holds. ``exact`` is False when a search stopped
+    counting at ``SEARCH_COUNT_LIMIT`` (``value``): there are more."""
+
+    value: int
+    exact: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.value:,}" if self.exact else f"{self.value:,}+"
+
+
+def visible_document_queryset(user: Any, where: DocumentFilter | None = None, *,
+                              walk: bool | None = None, walk_from: float | None = None
                               ) -> QuerySet[Document]:
-    """The filtered, visible documents as a queryset (not yet audited: callers list or count)."""
+    """The filtered, visible documents as a queryset (not yet audited: callers list or count).
+    ``walk`` and ``walk_from`` go to ``search.matching`` (how a text search is written for
+    PostgreSQL)."""
     where = where or DocumentFilter()
     queryset = Document.objects.all()
     if where.originator:
@@ -78,7 +96,7 @@ def visible_document_queryset(user: Any, where: DocumentFilter | None = None
     if where.compromised is not None:
         queryset = queryset.filter(compromised=where.compromised)
     if where.text.strip():
-        queryset = search.matching(queryset, where.text)
+        queryset = search.matching(queryset, where.text, walk=walk, walk_from=walk_from)
     return visible(user, queryset)
 
 
@@ -93,8 +111,15 @@ def visible_documents(user: Any, where: DocumentFilter | None = None, *, offset:
     return documents
 
 
-def count_visible_documents(user: Any, where: DocumentFilter | None = None) -> int:
-    return visible_document_queryset(user, where).count()
+def count_visible_documents(user: Any, where: DocumentFilter | None = None) -> DocumentCount:
+    """How many documents the listing holds for this reader; a search counts up to
+    ``SEARCH_COUNT_LIMIT``."""
+    where = where or DocumentFilter()
+    queryset = visible_document_queryset(user, where, walk_from=search.COUNT_WALK_FROM)
+    if not where.text.strip():
+        return DocumentCount(queryset.count())
+    value = queryset[:SEARCH_COUNT_LIMIT + 1].count()
+    return DocumentCount(min(value, SEARCH_COUNT_LIMIT), exact=value <= SEARCH_COUNT_LIMIT)
 
 
 def document_for(user: Any, document_id: Any, action: Action = Action.VIEW) -> Document:

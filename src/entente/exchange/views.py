@@ -153,7 +153,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
             classification=data["classification"], owner=data["owner"],
             updated_from=data["updated_from"], updated_until=data["updated_until"])
     total = selectors.count_visible_documents(request.user, where)
-    pages = max(1, math.ceil(total / selectors.PAGE_SIZE))
+    pages = max(1, math.ceil(total.value / selectors.PAGE_SIZE))
     try:
         page = min(max(1, int(request.GET.get("page", "1"))), pages)
     except ValueError:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from entente.exchange import search, selectors, services
 from entente.exchange.models import Document, SearchEntry
 from entente.exchange.selectors import DocumentFilter
 from entente.security.labels import LabelSpec
-from entente.testing import make_user
+from entente.testing import make_user, verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +20,21 @@ OFFICIAL = "GBR/OFFICIAL|rel=GBR,JPN"
 SECRET = "GBR/SECRET|rel=GBR,JPN"
 JA_BODY = "本日、化学防護の共同研究について協議した。"
 EN_BODY = "The Harbour LOGISTICS exercise was postponed; Kestrel convoy rerouted."
+
+
+@pytest.fixture(autouse=True, params=["index", "walk"])
+def plan(request, monkeypatch):
+    """Every test runs with both ways a PostgreSQL search can be written (``search.matching``):
+    through the GIN index, and walking the listing. They must return the same rows."""
+    if request.param == "walk":
+        if connection.vendor != "postgresql":
+            pytest.skip("SQLite has one plan (FTS5)")
+        monkeypatch.setattr(search, "WALK_FROM", 0.0)   # every query counts as common
+        monkeypatch.setattr(search, "COUNT_WALK_FROM", 0.0)
+    else:
+        monkeypatch.setattr(search, "WALK_FROM", 2.0)   # no share is that high
+        monkeypatch.setattr(search, "COUNT_WALK_FROM", 2.0)
+    return request.param
 
 
 @pytest.fixture
@@ -45,7 +61,9 @@ def found(user, text: str) -> list[Document]:
 
 
 def count(user, text: str) -> int:
-    return selectors.count_visible_documents(user, DocumentFilter(text=text))
+    counted = selectors.count_visible_documents(user, DocumentFilter(text=text))
+    assert counted.exact
+    return counted.value
 
 
 def test_japanese_word_inside_a_sentence_is_found(author):
@@ -125,7 +143,7 @@ def test_the_index_holds_no_plaintext(author):
     # Trigrams: a two-letter piece could turn up by chance in an id or a hex token.
     grams_of_words = {g for w in secret_words for g in search.grams(w, (3,))}
     for entry in SearchEntry.objects.all():
-        assert all(len(t) == 8 and int(t, 16) >= 0 for t in entry.grams.split(" "))
+        assert entry.tokens and all(-2**31 <= t < 2**31 for t in entry.tokens)
     dump = _dump_index_tables().casefold()
     assert dump  # the tables were read
     for piece in [*secret_words, *grams_of_words, "postponed", "本日"]:
@@ -150,10 +168,6 @@ def _dump_index_tables() -> str:
                         out.append(bytes(value).decode("utf-8", "replace"))
                     else:
                         out.append(str(value))
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT array_to_tsvector(string_to_array(grams, ' '))::text "
-                           "FROM exchange_searchentry")
-            out += [r[0] for r in cursor.fetchall()]
     return "\n".join(out)
 
 
@@ -194,3 +208,48 @@ def test_query_tokens(author):
     assert search.grams("a  b") == {"a b", "a ", " b"}
     assert search.grams("ab") == {"ab"}
     assert " " * 3 not in search.grams("a   b")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL statistics")
+def test_the_plan_follows_how_common_the_words_are(author, plan):
+    if plan == "walk":
+        pytest.skip("this test sets its own threshold")
+    for i in range(30):
+        create(author, title_en=f"Kestrel report {i}", body=EN_BODY if i % 3 else JA_BODY)
+    create(author, title_en="Albatross", body="A rare sighting.")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE exchange_searchentry")  # sees this transaction's rows
+    search._frequencies.clear()
+    kestrel, albatross = (search.expected_share(search.query_terms(w))
+                          for w in ("kestrel", "albatross"))
+    assert kestrel > 0.9 and albatross < 0.1, (kestrel, albatross)
+    both = search.expected_share(search.query_terms("kestrel convoy"))
+    assert both == pytest.approx(kestrel * search.expected_share(search.query_terms("convoy")))
+
+    search.WALK_FROM = 0.5
+    walked = search.matching(Document.objects.all(), "kestrel")
+    looked_up = search.matching(Document.objects.all(), "albatross")
+    assert "SubPlan" in walked.order_by("-updated_at").explain()
+    assert "SubPlan" not in looked_up.order_by("-updated_at").explain()  # a join: GIN at scale
+    assert walked.count() == 31 - 1 and looked_up.count() == 1
+
+
+def test_a_search_stops_counting_at_the_limit(author, reader, monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_LIMIT", 3)
+    for name in ("alpha", "bravo", "charlie", "delta"):
+        create(author, title_en=f"Tempest {name}")
+    create(author, SECRET, title_en="Tempest secret")
+    counted = selectors.count_visible_documents(author, DocumentFilter(text="tempest"))
+    assert (counted.value, counted.exact, str(counted)) == (3, False, "3+")
+    # The reader sees 4 (no SECRET): still more than the limit. A narrower search is exact.
+    assert not selectors.count_visible_documents(reader, DocumentFilter(text="tempest")).exact
+    narrowed = selectors.count_visible_documents(reader, DocumentFilter(text="tempest bravo"))
+    assert (narrowed.value, narrowed.exact) == (1, True)
+    # Listing without a search is counted exactly, however many.
+    assert selectors.count_visible_documents(author) == selectors.DocumentCount(5, True)
+    assert len(found(author, "tempest")) == 5  # the pages themselves are not capped
+
+    page = verified_client(reader).get(reverse("exchange:documents"), {"q": "tempest"})
+    assert "More than 3 documents match" in page.content.decode()
+    api = verified_client(reader).get("/api/v1/documents", {"q": "tempest"}).json()
+    assert (api["count"], api["count_exact"], len(api["items"])) == (3, False, 4)

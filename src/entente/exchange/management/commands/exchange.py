@@ -170,7 +170,7 @@ class Command(BaseCommand):
         rows = [self._document_row(d, protection) for d in documents]
         count = selectors.count_visible_documents(self.user, where)
         if self.as_json:
-            return self.emit({"count": count, "items": rows})
+            return self.emit({"count": count.value, "count_exact": count.exact, "items": rows})
         self.emit(rows, [("id", "ID"), ("banner", "MARKING"), ("version", "V"),
                          ("owner", "OWNER"), ("updated_at", "UPDATED"), ("title", "TITLE")])
         self.stdout.write(f"{len(rows)} of {count} document(s) you may view.")
