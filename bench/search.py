@@ -354,12 +354,12 @@ def explain(users: dict[str, Any], words: dict[str, str], size: int) -> None:
                          ("filtered page", filtered_qs(user, word).order_by(*ORDER)[:size])):
             print(f"--- EXPLAIN {what} {lang} {word!r} ({next(iter(users))}) ---")
             print(qs.explain(**options))
+        from entente.exchange.search import COUNT_WALK_FROM
         from entente.exchange.selectors import (
             SEARCH_COUNT_LIMIT,
             DocumentFilter,
             visible_document_queryset,
         )
-        from entente.exchange.search import COUNT_WALK_FROM
         capped = visible_document_queryset(user, DocumentFilter(text=word),
                                            walk_from=COUNT_WALK_FROM)
         print(f"--- EXPLAIN filtered count (capped) {lang} {word!r} ---")
