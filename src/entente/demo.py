@@ -23,6 +23,7 @@ from entente.security.models import (
     Classification,
     Clearance,
     Community,
+    FacilityClearance,
     Membership,
 )
 from entente.security.services import create_sample_record
@@ -50,6 +51,15 @@ ORGANISATIONS = [
     ("sakura-heavy", "JPN", OrganisationKind.COMPANY, "Sakura Heavy Industries", "桜重工業"),
     ("kanto-tech", "JPN", OrganisationKind.UNIVERSITY, "Kanto Institute of Technology",
      "関東工業大学"),
+]
+
+# Facility security clearances: (organisation, site, level, may store up to). The kernel caps
+# each company's and university's people at these.
+FACILITIES = [
+    ("albion-aero", "Filton works", "SECRET", "SECRET"),
+    ("thames-protective", "Reading site", "SECRET", None),
+    ("sakura-heavy", "Nagoya works", "GOKUHI", "GOKUHI"),
+    ("kanto-tech", "Tsukuba campus", "HI", None),
 ]
 
 COMMUNITIES = [
@@ -219,6 +229,14 @@ def seed() -> bool:
             Organisation.objects.get_or_create(
                 code=code, defaults={"nation_id": nation, "kind": kind, "name_en": en,
                                      "name_ja": ja})
+        for code, site, level, storage in FACILITIES:
+            org = Organisation.objects.get(code=code)
+            marking = Classification.objects.filter(nation_id=org.nation_id).get
+            FacilityClearance.objects.create(
+                organisation=org, site=site, level=marking(code=level),
+                storage_level=marking(code=storage) if storage else None,
+                granted_by=Organisation.objects.get(code=f"{org.nation_id.lower()}-nsa"),
+                valid_from=_years_from(today, -2), valid_until=_years_from(today, 3))
         for code, en, ja in COMMUNITIES:
             Community.objects.get_or_create(code=code, defaults={"name_en": en, "name_ja": ja})
         for spec in USERS:

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from entente.core.models import Nation, Organisation, RoleGrant, User
-from entente.security.models import CaveatGrant, Clearance, Membership
+from entente.security.models import CaveatGrant, Clearance, FacilityClearance, Membership
 
 
 @admin.register(Nation)
@@ -11,11 +11,18 @@ class NationAdmin(admin.ModelAdmin):
     list_display = ["code", "name_en", "name_ja"]
 
 
+class FacilityClearanceInline(admin.TabularInline):
+    model = FacilityClearance
+    fk_name = "organisation"
+    extra = 0
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["code", "name_en", "name_ja", "nation", "kind"]
     list_filter = ["nation", "kind"]
     search_fields = ["code", "name_en", "name_ja"]
+    inlines = [FacilityClearanceInline]
 
 
 class RoleInline(admin.TabularInline):

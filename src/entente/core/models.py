@@ -19,6 +19,12 @@ from django.utils.translation import gettext_lazy as _
 alpha3 = RegexValidator(r"^[A-Z]{3}$", _("Use an ISO 3166 alpha-3 code such as GBR or JPN."))
 
 
+def in_language(en: str, ja: str) -> str:
+    """The text in the active language (English or Japanese), else the other one."""
+    first, second = (ja, en) if (get_language() or "en").startswith("ja") else (en, ja)
+    return first or second
+
+
 class BilingualName(models.Model):
     """English and Japanese names; ``name`` follows the active language."""
 
@@ -33,9 +39,7 @@ class BilingualName(models.Model):
 
     @property
     def name(self) -> str:
-        if (get_language() or "en").startswith("ja") and self.name_ja:
-            return self.name_ja
-        return self.name_en
+        return in_language(self.name_en, self.name_ja)
 
 
 class Nation(BilingualName):
@@ -59,6 +63,10 @@ class OrganisationKind(models.TextChoices):
     UNIVERSITY = "university", _("University")
 
 
+# Kinds whose people the kernel caps at the organisation's facility security clearance.
+FACILITY_CLEARED_KINDS: tuple[str, ...] = (OrganisationKind.COMPANY, OrganisationKind.UNIVERSITY)
+
+
 class Organisation(BilingualName):
     code = models.SlugField(_("code"), max_length=64, unique=True)
     nation = models.ForeignKey(Nation, on_delete=models.PROTECT, related_name="organisations")
@@ -71,6 +79,10 @@ class Organisation(BilingualName):
     @property
     def is_security_authority(self) -> bool:
         return self.kind == OrganisationKind.NATIONAL_SECURITY_AUTHORITY
+
+    @property
+    def needs_facility_clearance(self) -> bool:
+        return self.kind in FACILITY_CLEARED_KINDS
 
 
 class Role(models.TextChoices):

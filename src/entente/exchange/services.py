@@ -39,7 +39,7 @@ from entente.security import audit, blobs, kernel
 from entente.security.kernel import Action
 from entente.security.labels import LabelSpec, make_label, spec_of
 from entente.security.models import Classification, Label
-from entente.security.selectors import NotFound
+from entente.security.selectors import NotFound, require
 from entente.security.services import open_for, seal_for
 
 
@@ -54,12 +54,6 @@ class IncomingFile:
     filename: str
     content_type: str
     stream: BinaryIO
-
-
-def _require(user: Any, action: Action, obj: Any) -> None:
-    """The kernel's decision, audited; a denial looks exactly like a missing object."""
-    if not kernel.decide(user, action, obj):
-        raise NotFound
 
 
 def _clean_title(title_en: str, title_ja: str) -> tuple[str, str]:
@@ -139,7 +133,7 @@ def create_document(*, actor: Any, label: LabelSpec, title_en: str = "", title_j
                             title_en=title_en, title_ja=title_ja,
                             summary_en=summary_en.strip(), summary_ja=summary_ja.strip())
         # One cannot create what one could not then edit: same nation rules, same clearance.
-        _require(actor, Action.EDIT, document)
+        require(actor, Action.EDIT, document)
         document.save(force_insert=True)
         _new_version(document, actor=actor, body=body, note="", files=files, stored=stored)
         audit.record("document.create", actor=actor, obj=document, allowed=True,
@@ -154,7 +148,7 @@ def add_version(*, actor: Any, document: Document, body: str, note: str = "",
     with blobs.cleanup_on_error() as stored, audit.atomic():
         document = Document.objects.select_for_update().select_related("label").get(
             pk=document.pk)
-        _require(actor, Action.EDIT, document)
+        require(actor, Action.EDIT, document)
         previous = document.versions.get(number=document.current_version)
         version = _new_version(document, actor=actor, body=body, note=note, files=files,
                                stored=stored, copy_from=previous if keep_attachments else None)
@@ -190,7 +184,7 @@ def transmit(*, actor: Any, documents: Sequence[Document], recipient: Organisati
             sender=actor, sender_organisation=actor.organisation, recipient=recipient,
             channel=channel, reference=reference.strip()[:100], sent_at=timezone.now())
         for document in documents:
-            _require(actor, Action.EXPORT, document)
+            require(actor, Action.EXPORT, document)
             decision = kernel.may_receive(recipient, document)
             audit.record("transmission.check", actor=actor, obj=document,
                          allowed=decision.allowed, reason=decision.reason("en"),
@@ -255,7 +249,7 @@ def request_release(*, actor: Any, document: Document, to_nation: str,
     if not reason.strip():
         raise ExchangeError(_("Say why the release is needed."))
     with audit.atomic():
-        _require(actor, Action.VIEW, document)
+        require(actor, Action.VIEW, document)
         nation = Nation.objects.filter(code=to_nation).first()
         if nation is None:
             raise ExchangeError(_("Unknown nation '%(code)s'.") % {"code": to_nation})
@@ -276,7 +270,7 @@ def request_downgrade(*, actor: Any, document: Document, to_marking: str,
     if not reason.strip():
         raise ExchangeError(_("Say why the downgrade is needed."))
     with audit.atomic():
-        _require(actor, Action.VIEW, document)
+        require(actor, Action.VIEW, document)
         current = document.label.classification
         target = Classification.objects.filter(nation_id=current.nation_id,
                                                code=to_marking).first()
@@ -318,7 +312,7 @@ def decide_request(*, actor: Any, request: OriginatorRequest, approve: bool,
         request = type(request)._default_manager.select_for_update().get(pk=request.pk)
         document = Document.objects.select_for_update().select_related("label").get(
             pk=request.document_id)
-        _require(actor, action, document)
+        require(actor, action, document)
         if request.state != RequestState.SUBMITTED:
             raise ExchangeError(_("This request was already %(state)s.")
                                 % {"state": request.get_state_display().lower()})
@@ -378,7 +372,7 @@ def report_loss(*, actor: Any, documents: Sequence[Document], description: str) 
         raise ExchangeError(_("Describe what happened."))
     with audit.atomic():
         for document in documents:
-            _require(actor, Action.VIEW, document)
+            require(actor, Action.VIEW, document)
         report = LossReport.objects.create(reported_by=actor, description=description.strip())
         report.documents.set(documents)
         Document.objects.filter(pk__in=[d.pk for d in documents]).update(compromised=True)

@@ -2,7 +2,9 @@
 
 Three kinds of rule, as in attribute-based systems such as OpenTDF:
   hierarchy — the label's classification, seen through today's equivalence table in the reader's
-              own scheme, must be dominated by the reader's valid clearance;
+              own scheme, must be dominated by the reader's valid clearance; for people of a
+              company or university, also (in its nation's scheme) by their organisation's
+              valid facility clearance;
   any-of    — the reader's nationality must be the originator or among the releasable-to nations;
   all-of    — every caveat must be satisfied and the reader must belong to every community.
 Then per action: edit needs the owning organisation; release and downgrade need the originator
@@ -17,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -25,6 +28,7 @@ from django.db.models import (
     BooleanField,
     Expression,
     F,
+    Max,
     Model,
     Q,
     QuerySet,
@@ -36,7 +40,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
-from entente.core.models import Role
+from entente.core.models import FACILITY_CLEARED_KINDS, Organisation, Role
 from entente.security import audit, reference
 from entente.security.labels import LabelFacts
 from entente.security.models import (
@@ -46,6 +50,7 @@ from entente.security.models import (
     Clearance,
     Equivalence,
     EquivalenceTable,
+    FacilityClearance,
     Label,
     LabelCaveat,
     LabelCommunity,
@@ -74,6 +79,8 @@ REASONS: dict[str, Promise] = {
                    "in %(nation)s)."),
     "no-equivalent": _("Denied: %(marking)s has no equivalent marking in %(nation)s's scheme in "
                        "the table in force."),
+    "facility": _("Denied: the reader's organisation holds no valid facility security clearance "
+                  "that covers %(marking)s."),
     "caveat": _("Denied: caveat %(caveat)s is not satisfied."),
     "community": _("Denied: not a current member of community %(community)s."),
     "owner": _("Denied: only the owning organisation may edit this record."),
@@ -102,7 +109,8 @@ class Subject:
 
     ``readable`` holds the marking ids (of every nation) that the user's clearance dominates
     through the equivalence table in force: the hierarchy rule reduced to set membership, which
-    is what lets ``visible`` be plain SQL.
+    is what lets ``visible`` be plain SQL. For people of a company or university it is also
+    capped by their organisation's facility clearance (``cleared`` is the set before the cap).
     """
 
     user_id: int | None
@@ -112,6 +120,7 @@ class Subject:
     organisation_id: int | None
     authority_for: str | None
     readable: frozenset[int]
+    cleared: frozenset[int]
     caveat_ids: frozenset[int]
     community_ids: frozenset[int]
     on: dt.date
@@ -128,24 +137,42 @@ class Subject:
         if not (active and nation and organisation):
             return cls(getattr(user, "pk", None), getattr(user, "username", ""), active, nation,
                        getattr(organisation, "pk", None), None, frozenset(), frozenset(),
-                       frozenset(), on, protection)
+                       frozenset(), frozenset(), on, protection)
         levels, granted, communities = _standing(user, nation, on)
-        clearance = max(levels, default=None)
-        readable = set()
-        for marking_id in protection.markings:
-            seen_as = protection.as_seen_by(marking_id, nation)
-            if seen_as is None:
-                continue
-            if not seen_as.requires_clearance or (clearance is not None
-                                                  and seen_as.level <= clearance):
-                readable.add(marking_id)
+        cleared = _readable(protection, nation, max(levels, default=None))
+        readable = cleared
+        if organisation.needs_facility_clearance:
+            readable = cleared & _readable(protection, organisation.nation_id,
+                                           _facility_level(organisation, on))
         caveats = set(protection.eyes_only.get(nation, ())) | granted
         is_authority = (organisation.is_security_authority
                         and organisation.nation_id == nation
                         and user.has_role(Role.SECURITY_OFFICER, on))
         return cls(user.pk, user.username, True, nation, organisation.pk,
-                   nation if is_authority else None, frozenset(readable), frozenset(caveats),
+                   nation if is_authority else None, readable, cleared, frozenset(caveats),
                    frozenset(communities), on, protection)
+
+
+def _readable(protection: reference.Protection, nation: str, level: int | None
+              ) -> frozenset[int]:
+    """The markings (of every nation) that a clearance of ``level`` in ``nation``'s scheme
+    covers, through the table in force; ``None`` covers only what needs no clearance."""
+    readable = set()
+    for marking_id in protection.markings:
+        seen_as = protection.as_seen_by(marking_id, nation)
+        if seen_as is None:
+            continue
+        if not seen_as.requires_clearance or (level is not None and seen_as.level <= level):
+            readable.add(marking_id)
+    return frozenset(readable)
+
+
+def _facility_level(organisation: Any, on: dt.date) -> int | None:
+    """The highest level of the organisation's facility clearances valid on the day."""
+    return (FacilityClearance.objects
+            .filter(organisation=organisation, valid_from__lte=on, valid_until__gte=on,
+                    level__nation_id=organisation.nation_id)
+            .aggregate(top=Max("level__level"))["top"])
 
 
 _CLEARANCE, _CAVEAT, _COMMUNITY = 0, 1, 2
@@ -183,6 +210,9 @@ def _label_rules(subject: Subject, label: LabelFacts) -> Decision:
     if subject.nation != label.originator and subject.nation not in label.releasable_to:
         return Decision(False, "nationality", {"nation": subject.nation})
     if label.classification_id not in subject.readable:
+        if label.classification_id in subject.cleared:
+            marking = subject.protection.markings[label.classification_id]
+            return Decision(False, "facility", {"marking": marking.key})
         return _clearance_denial(subject, label)
     if missing := sorted(label.caveat_ids - subject.caveat_ids):
         return Decision(False, "caveat", {"caveat": label.codes.get(("caveat", missing[0]), "?")})
@@ -279,61 +309,79 @@ class _InSet(Expression):
         return f"({lhs} IN {rhs}) IS TRUE", params
 
 
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
 @functools.cache
-def _visible_labels_sql() -> str:
-    """The ids of the labels a reader may view, as one parameterised statement (see
-    ``_visible_label_params`` for the parameters, in order).
+def _visible_labels_sql() -> tuple[str, tuple[str, ...]]:
+    """The ids of the labels a reader may view, as one parameterised statement, and the names of
+    its parameters in order (``_visible_label_params`` gives their values).
 
     Written as SQL rather than built with the ORM on every call: the ORM took 6-8 ms to assemble
     these nested subqueries, ten times what the database needs to run them, and a list page
-    would pay that on every request. It is plain SQL that SQLite and PostgreSQL both accept."""
+    would pay that on every request. It is plain SQL that SQLite and PostgreSQL both accept.
+    Parameters are written ``%(name)s`` here and turned into positional ones once."""
     t = {m.__name__: m._meta.db_table for m in (
         Label, LabelReleasability, LabelCaveat, LabelCommunity, Classification, Equivalence,
-        EquivalenceTable, Caveat, CaveatGrant, Clearance, Membership)}
-    valid = "{g}.user_id = %s AND {g}.valid_from <= %s AND {g}.valid_until >= %s"
-    # hierarchy: the reader's clearance is their highest valid one in their own scheme ...
-    clearance = (f"(SELECT MAX(cm.level) FROM {t['Clearance']} g JOIN {t['Classification']} cm "
-                 f"ON cm.id = g.level_id WHERE {valid.format(g='g')} AND cm.nation_id = %s)")
-    # ... and a marking is readable when, seen in the reader's scheme, it needs no clearance or
-    # the clearance dominates it. Another nation's marking is seen through the table in force.
-    in_force = (f"(SELECT tf.id FROM {t['EquivalenceTable']} tf WHERE tf.effective_from <= %s "
+        EquivalenceTable, Caveat, CaveatGrant, Clearance, FacilityClearance, Membership,
+        Organisation)}
+    valid = "{g}.valid_from <= %(on)s AND {g}.valid_until >= %(on)s"
+    mine = "{g}.user_id = %(user)s AND " + valid
+    in_force = (f"(SELECT tf.id FROM {t['EquivalenceTable']} tf WHERE tf.effective_from <= %(on)s "
                 "ORDER BY tf.effective_from DESC, tf.loaded_at DESC LIMIT 1)")
-    readable = (
-        f"SELECT m.id FROM {t['Classification']} m WHERE m.nation_id = %s "
-        f"AND (NOT m.requires_clearance OR m.level <= {clearance}) "
-        f"UNION ALL SELECT e.source_id FROM {t['Equivalence']} e "
-        f"JOIN {t['Classification']} m2 ON m2.id = e.target_id "
-        f"WHERE e.table_id = {in_force} AND e.effective_from <= %s AND m2.nation_id = %s "
-        f"AND (NOT m2.requires_clearance OR m2.level <= {clearance})")
+
+    def readable(nation: str, level: str) -> str:
+        # A marking is readable when, seen in ``nation``'s scheme, it needs no clearance or
+        # ``level`` dominates it. Another nation's marking is seen through the table in force.
+        return (f"SELECT m.id FROM {t['Classification']} m WHERE m.nation_id = {nation} "
+                f"AND (NOT m.requires_clearance OR m.level <= {level}) "
+                f"UNION ALL SELECT e.source_id FROM {t['Equivalence']} e "
+                f"JOIN {t['Classification']} m2 ON m2.id = e.target_id "
+                f"WHERE e.table_id = {in_force} AND e.effective_from <= %(on)s "
+                f"AND m2.nation_id = {nation} "
+                f"AND (NOT m2.requires_clearance OR m2.level <= {level})")
+
+    # hierarchy: the reader's highest valid clearance in their own scheme ...
+    clearance = (f"(SELECT MAX(cm.level) FROM {t['Clearance']} g JOIN {t['Classification']} cm "
+                 f"ON cm.id = g.level_id WHERE {mine.format(g='g')} AND cm.nation_id = %(nation)s)")
+    # ... and, for people of a company or university, their organisation's highest valid
+    # facility clearance, in the organisation's nation's scheme.
+    org_nation = f"(SELECT o.nation_id FROM {t['Organisation']} o WHERE o.id = %(org)s)"
+    facility = (f"(SELECT MAX(fm.level) FROM {t['FacilityClearance']} f "
+                f"JOIN {t['Classification']} fm ON fm.id = f.level_id "
+                f"WHERE f.organisation_id = %(org)s AND {valid.format(g='f')} "
+                f"AND fm.nation_id = {org_nation})")
+    kinds = ", ".join(f"'{kind}'" for kind in FACILITY_CLEARED_KINDS)  # our own constants
+    capped = (f"EXISTS (SELECT 1 FROM {t['Organisation']} o WHERE o.id = %(org)s "
+              f"AND o.kind IN ({kinds}))")
     # all-of: an eyes-only caveat is met by nationality, any other caveat by a valid grant;
     # every community by a current membership.
     unmet_caveat = (
         f"SELECT 1 FROM {t['LabelCaveat']} lc JOIN {t['Caveat']} c ON c.id = lc.caveat_id "
-        "WHERE lc.label_id = l.id AND NOT (c.eyes_only_id IS NOT NULL AND c.eyes_only_id = %s) "
+        "WHERE lc.label_id = l.id "
+        "AND NOT (c.eyes_only_id IS NOT NULL AND c.eyes_only_id = %(nation)s) "
         f"AND NOT (c.eyes_only_id IS NULL AND EXISTS (SELECT 1 FROM {t['CaveatGrant']} g "
-        f"WHERE g.caveat_id = c.id AND {valid.format(g='g')}))")
+        f"WHERE g.caveat_id = c.id AND {mine.format(g='g')}))")
     unmet_community = (
         f"SELECT 1 FROM {t['LabelCommunity']} lm WHERE lm.label_id = l.id AND NOT EXISTS "
         f"(SELECT 1 FROM {t['Membership']} g WHERE g.community_id = lm.community_id "
-        f"AND {valid.format(g='g')})")
+        f"AND {mine.format(g='g')})")
     # any-of: the originator, or a nation the label is releasable to.
     releasable = (f"SELECT 1 FROM {t['LabelReleasability']} r "
-                  "WHERE r.label_id = l.id AND r.nation_id = %s")
-    return (f"SELECT l.id FROM {t['Label']} l WHERE l.classification_id IN ({readable}) "
-            f"AND (l.originator_id = %s OR EXISTS ({releasable})) "
-            f"AND NOT EXISTS ({unmet_caveat}) AND NOT EXISTS ({unmet_community})")
+                  "WHERE r.label_id = l.id AND r.nation_id = %(nation)s")
+    named = (f"SELECT l.id FROM {t['Label']} l "
+             f"WHERE l.classification_id IN ({readable('%(nation)s', clearance)}) "
+             f"AND (NOT {capped} OR l.classification_id IN ({readable(org_nation, facility)})) "
+             f"AND (l.originator_id = %(nation)s OR EXISTS ({releasable})) "
+             f"AND NOT EXISTS ({unmet_caveat}) AND NOT EXISTS ({unmet_community})")
+    return _NAMED.sub("%s", named), tuple(_NAMED.findall(named))
 
 
-def _visible_label_params(user_id: int, nation: str, on: Any) -> list[Any]:
+def _visible_label_params(user_id: int, nation: str, organisation_id: int, on: Any
+                          ) -> list[Any]:
     """The parameters of ``_visible_labels_sql``, in the order its placeholders appear."""
-    valid = [user_id, on, on]
-    clearance = [*valid, nation]
-    return [nation, *clearance,                       # own markings
-            on, on, nation, *clearance,               # other nations' markings, table in force
-            nation,                                   # originator
-            nation,                                   # releasable to
-            nation, *valid,                           # caveats
-            *valid]                                   # communities
+    values = {"user": user_id, "nation": nation, "org": organisation_id, "on": on}
+    return [values[name] for name in _visible_labels_sql()[1]]
 
 
 def _visible_label_ids(user: Any, on: dt.date | None, column: str = "pk") -> Q | _InSet:
@@ -346,13 +394,19 @@ def _visible_label_ids(user: Any, on: dt.date | None, column: str = "pk") -> Q |
             and getattr(user, "organisation_id", None)):
         return Q(pk__in=[])  # deny by default: matches nothing
     on_value = connection.ops.adapt_datefield_value(on or timezone.localdate())
-    return _InSet(F(column), RawSQL(_visible_labels_sql(),
-                                    _visible_label_params(user.pk, nation, on_value)))
+    sql, _ = _visible_labels_sql()
+    return _InSet(F(column), RawSQL(sql, _visible_label_params(user.pk, nation,
+                                                               user.organisation_id, on_value)))
 
 
-def visible(user: Any, queryset: QuerySet[M], on: dt.date | None = None) -> QuerySet[M]:
-    """Only the rows of ``queryset`` that the user may view, filtered in the database."""
-    return queryset.filter(_visible_label_ids(user, on, column="label_id"))
+def visible(user: Any, queryset: QuerySet[M], on: dt.date | None = None, *,
+            label: str = "label") -> QuerySet[M]:
+    """Only the rows of ``queryset`` that the user may view, filtered in the database.
+
+    ``label`` names the label that protects each row: its own by default, or one it is reached
+    through, such as ``"project__label"`` for the milestones of a project, which are exactly as
+    visible as the project."""
+    return queryset.filter(_visible_label_ids(user, on, column=f"{label}_id"))
 
 
 def record_listing(user: Any, objects: list[Model], *, what: str) -> None:

@@ -140,6 +140,32 @@ class Clearance(DatedGrant):
         return f"{self.user} · {self.level} → {self.valid_until}"
 
 
+class FacilityClearance(DatedGrant):
+    """A facility security clearance: a site of a company or university may work on classified
+    information up to ``level`` (a marking of the organisation's nation's scheme), granted by
+    that nation's security authority. The kernel caps what the organisation's people may see at
+    the highest facility level valid today, whatever their personal clearances; an organisation
+    that needs one and has none gets nothing that needs a clearance."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE,
+                                     related_name="facility_clearances",
+                                     verbose_name=_("organisation"))
+    site = models.CharField(_("site"), max_length=200)
+    level = models.ForeignKey(Classification, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("cleared to"))
+    storage_level = models.ForeignKey(
+        Classification, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+        verbose_name=_("may store classified material up to"),
+        help_text=_("Empty: the site may not hold classified material."))
+
+    class Meta:
+        ordering = ["organisation", "-valid_until"]
+        verbose_name = _("facility security clearance")
+
+    def __str__(self) -> str:
+        return f"{self.organisation} ({self.site}) · {self.level} → {self.valid_until}"
+
+
 class CaveatGrant(DatedGrant):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="caveat_grants")

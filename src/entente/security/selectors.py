@@ -57,14 +57,20 @@ def not_found(user: Any, action: Action, object_type: str, object_id: Any) -> No
     return NotFound()
 
 
+def require(user: Any, action: Action, obj: Any) -> None:
+    """The kernel's decision on ``obj``, audited; a denial raises NotFound, so that it looks
+    exactly like a missing object."""
+    if not decide(user, action, obj):
+        raise NotFound
+
+
 def record_for(user: Any, record_id: Any, action: Action = Action.VIEW) -> SampleRecord:
     """The record if the kernel allows ``action``; NotFound for missing *and* forbidden alike."""
     pk = parse_id(record_id)
     record = SampleRecord.objects.select_related("label", "owner").filter(pk=pk).first() if pk else None
     if record is None:
         raise not_found(user, action, "security.samplerecord", pk or record_id)
-    if not decide(user, action, record):
-        raise NotFound
+    require(user, action, record)
     return record
 
 

@@ -18,6 +18,7 @@ from entente.security.models import (
     Classification,
     Clearance,
     Community,
+    FacilityClearance,
     Membership,
 )
 
@@ -37,6 +38,18 @@ def authority(nation: str) -> Organisation:
 
 def community(code: str) -> Community:
     return Community.objects.get_or_create(code=code, defaults={"name_en": code})[0]
+
+
+def facility(org: Organisation, level: str, *, until: dt.date | None = None,
+             site: str = "Head office", storage: str | None = None) -> FacilityClearance:
+    """A facility clearance for the organisation's site, at a marking of its nation's scheme."""
+    today = timezone.localdate()
+    marking = Classification.objects.get
+    return FacilityClearance.objects.create(
+        organisation=org, site=site, level=marking(nation_id=org.nation_id, code=level),
+        storage_level=marking(nation_id=org.nation_id, code=storage) if storage else None,
+        granted_by=authority(org.nation_id), valid_from=today - dt.timedelta(days=400),
+        valid_until=until or today + dt.timedelta(days=365))
 
 
 def make_user(username: str, nation: str = "GBR", *, org: Organisation | None = None,

@@ -7,7 +7,8 @@
    forbids (not releasable to their nation, a community they are not a current member of, an
    unmet caveat, an insufficient clearance, an inactive account); and everything the oracle allows
    is visible. This catches ``evaluate`` and ``visible`` being wrong in the same way, which the
-   first property cannot.
+   first property cannot. People of a company or university are capped by their organisation's
+   facility clearances, read in the organisation's nation's scheme.
 
 Each example runs in its own transaction (hypothesis.extra.django.TestCase). Examples are
 derandomised so both CI runs (SQLite and PostgreSQL) test the same cases and stay fast.
@@ -37,6 +38,7 @@ from entente.security.models import (
     DatedGrant,
     Equivalence,
     EquivalenceTable,
+    FacilityClearance,
     Label,
     Membership,
     SampleRecord,
@@ -55,7 +57,7 @@ CAVEATS = ("crypto", "uk-eyes-only", "jpn-eyes-only")
 EYES_ONLY = {"uk-eyes-only": "GBR", "jpn-eyes-only": "JPN"}  # only to bias generation
 COMMUNITIES = ("proj-a", "proj-b", "proj-c")
 ORG_KINDS = (OrganisationKind.NATIONAL_SECURITY_AUTHORITY, OrganisationKind.MINISTRY,
-             OrganisationKind.COMPANY)
+             OrganisationKind.COMPANY, OrganisationKind.UNIVERSITY)
 # How a dated grant (clearance, membership, caveat grant) stands today; bounds are inclusive.
 PERIODS = ("valid", "ends-today", "starts-today", "expired", "not-yet-valid")
 BEFORE_RETIREMENT = dt.date(2012, 1, 1)
@@ -69,6 +71,8 @@ class UserPlan:
     nation: str
     org_kind: str
     clearance: tuple[str, str] | None  # (marking code, period)
+    org_nation: str = ""  # the organisation's nation; empty: the user's own
+    facility: tuple[str, str] | None = None  # the organisation's facility clearance, if any
     communities: dict[str, str] = field(default_factory=dict)  # code -> period
     caveat_grants: dict[str, str] = field(default_factory=dict)  # code -> period
     active: bool = True
@@ -124,8 +128,12 @@ def user_plans(draw: st.DrawFn, labels: list[LabelPlan]) -> UserPlan:
         clearance = (draw(st.sampled_from((top, top, *MARKINGS[nation]))), draw(periods))
         communities |= {code: draw(periods) for code in spec.communities}
         caveat_grants |= {code: draw(periods) for code in spec.caveats if code not in EYES_ONLY}
+    org_nation = draw(st.sampled_from((nation, nation, nation, *NATIONS)))
+    facility_level = st.sampled_from((MARKINGS[org_nation][-1], *MARKINGS[org_nation]))
     return UserPlan(
         nation=nation,
+        org_nation=org_nation,
+        facility=draw(st.none() | st.tuples(facility_level, periods)),
         org_kind=draw(st.sampled_from(ORG_KINDS)),
         clearance=clearance,
         communities=communities,
@@ -163,10 +171,17 @@ def org_of(nation: str, kind: str) -> Organisation:
 
 def build_user(index: int, plan: UserPlan, today: dt.date) -> User:
     # No password: hashing one (Argon2) per example would dominate the run time.
+    org = org_of(plan.org_nation or plan.nation, plan.org_kind)
     user = User.objects.create_user(f"user{index}", nationality_id=plan.nation,
-                                    organisation=org_of(plan.nation, plan.org_kind),
-                                    is_active=plan.active)
+                                    organisation=org, is_active=plan.active)
     grantor = authority(plan.nation)
+    if plan.facility:
+        # Another user of the same organisation may add another: the highest valid one counts.
+        marking, when = plan.facility
+        FacilityClearance.objects.create(
+            organisation=org, site=f"site of user{index}", granted_by=authority(org.nation_id),
+            level=Classification.objects.get(nation_id=org.nation_id, code=marking),
+            **period(when, today))
     if plan.clearance:
         marking, when = plan.clearance
         Clearance.objects.create(
@@ -241,6 +256,19 @@ def oracle_denials(user: User, label: Label, today: dt.date) -> set[str]:
         if not any(level >= seen_as.level for level in levels.values_list("level__level",
                                                                           flat=True)):
             denials.add("clearance")
+    org = user.organisation
+    assert org is not None
+    if org.kind in {OrganisationKind.COMPANY.value, OrganisationKind.UNIVERSITY.value}:
+        in_org_scheme = protected_as(Classification.objects.get(pk=label.classification_id),
+                                     org.nation_id, today)
+        if in_org_scheme is None:
+            denials.add("facility")
+        elif in_org_scheme.requires_clearance:
+            sites = current(FacilityClearance.objects.filter(
+                organisation=org, level__nation_id=org.nation_id), today)
+            if not any(level >= in_org_scheme.level
+                       for level in sites.values_list("level__level", flat=True)):
+                denials.add("facility")
     granted = set(current(CaveatGrant.objects.filter(user=user), today)
                   .values_list("caveat_id", flat=True))
     for caveat in Caveat.objects.filter(pk__in=Label.caveats.through.objects.filter(

@@ -9,12 +9,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from entente.core.models import Role
+from entente.core.models import OrganisationKind, Role
 from entente.security.kernel import Action, Subject, decide, evaluate, visible
 from entente.security.labels import LabelFacts, LabelSpec
 from entente.security.models import AuditEvent, Classification, Clearance, SampleRecord
 from entente.security.services import create_sample_record
-from entente.testing import authority, community, make_user, organisation
+from entente.testing import authority, community, facility, make_user, organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +56,51 @@ def test_expired_clearance_is_no_clearance():
     assert sees(valid, rec)
     assert not sees(expired, rec)
     assert decide(expired, Action.VIEW, rec).rule == "clearance"
+
+
+def test_a_company_caps_its_people_at_its_facility_clearance():
+    company = organisation("gbr-company", "GBR", OrganisationKind.COMPANY)
+    engineer = make_user("eng", "GBR", org=company, clearance="TOP-SECRET")
+    official = make_user("civ", "GBR", clearance="TOP-SECRET")  # a ministry: no facility rule
+    secret, top_secret = record("GBR/SECRET|rel=GBR"), record("GBR/TOP-SECRET|rel=GBR")
+    # No facility clearance: only what needs no clearance, whatever the personal clearance.
+    assert sees(engineer, record("GBR/OFFICIAL|rel=GBR")) and not sees(engineer, secret)
+    assert decide(engineer, Action.VIEW, secret).rule == "facility"
+    assert sees(official, top_secret)
+    facility(company, "SECRET")
+    assert sees(engineer, secret) and not sees(engineer, top_secret)
+    assert decide(engineer, Action.VIEW, top_secret).rule == "facility"
+    facility(company, "TOP-SECRET", site="Second site")  # the highest valid one counts
+    assert sees(engineer, top_secret)
+
+
+def test_an_expired_facility_clearance_is_none_and_a_personal_one_still_binds():
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    lapsed = organisation("gbr-lapsed", "GBR", OrganisationKind.UNIVERSITY)
+    facility(lapsed, "TOP-SECRET", until=yesterday)
+    researcher = make_user("res", "GBR", org=lapsed, clearance="TOP-SECRET")
+    assert not sees(researcher, record("GBR/SECRET|rel=GBR"))
+    assert decide(researcher, Action.VIEW, record("GBR/SECRET|rel=GBR")).rule == "facility"
+    cleared = organisation("gbr-company", "GBR", OrganisationKind.COMPANY)
+    facility(cleared, "TOP-SECRET")
+    engineer = make_user("eng", "GBR", org=cleared, clearance="SECRET")
+    top_secret = record("GBR/TOP-SECRET|rel=GBR")
+    assert not sees(engineer, top_secret)       # the facility does not raise a person
+    assert decide(engineer, Action.VIEW, top_secret).rule == "clearance"
+
+
+def test_a_facility_clearance_is_read_in_its_own_nations_scheme():
+    # A Japanese national at a UK company: the personal clearance is Japanese, the facility's
+    # British; JPN/KIMITSU is protected as TOP SECRET in the UK, so a SECRET site does not
+    # cover it and a TOP SECRET one does.
+    company = organisation("gbr-company", "GBR", OrganisationKind.COMPANY)
+    guest = make_user("guest", "JPN", org=company, clearance="KIMITSU")
+    kimitsu = record("JPN/KIMITSU|rel=GBR,JPN", "jpn-mod", "JPN")
+    site = facility(company, "SECRET")
+    assert not sees(guest, kimitsu)
+    site.delete()
+    facility(company, "TOP-SECRET")
+    assert sees(guest, kimitsu)
 
 
 def test_clearance_goes_through_the_equivalence_table():
