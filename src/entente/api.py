@@ -13,7 +13,9 @@ from ninja.security import SessionAuth
 
 from entente.core.middleware import is_verified
 from entente.core.selectors import profile_of
+from entente.cooperation.api import router as cooperation_router
 from entente.exchange.api import router as exchange_router
+from entente.industry.api import router as industry_router
 from entente.security.api import router as security_router
 
 
@@ -29,6 +31,8 @@ api = NinjaAPI(title="Entente API", version="1", urls_namespace="api", auth=Veri
                            "security kernel.")
 api.add_router("/", security_router)
 api.add_router("/", exchange_router)
+api.add_router("/", cooperation_router)
+api.add_router("/", industry_router)
 
 
 @api.exception_handler(ValidationError)

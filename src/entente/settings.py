@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "entente.core",
     "entente.security",
     "entente.exchange",
+    "entente.cooperation",
+    "entente.industry",
 ]
 
 MIDDLEWARE = [

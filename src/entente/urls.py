@@ -14,6 +14,8 @@ urlpatterns = [
     path("", include("entente.core.urls")),
     path("", include("entente.security.urls")),
     path("", include("entente.exchange.urls")),
+    path("", include("entente.cooperation.urls")),
+    path("", include("entente.industry.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
