@@ -143,7 +143,7 @@ class Subject:
         readable = cleared
         if organisation.needs_facility_clearance:
             readable = cleared & _readable(protection, organisation.nation_id,
-                                           _facility_level(organisation, on))
+                                           facility_level(organisation, on))
         caveats = set(protection.eyes_only.get(nation, ())) | granted
         is_authority = (organisation.is_security_authority
                         and organisation.nation_id == nation
@@ -167,8 +167,10 @@ def _readable(protection: reference.Protection, nation: str, level: int | None
     return frozenset(readable)
 
 
-def _facility_level(organisation: Any, on: dt.date) -> int | None:
-    """The highest level of the organisation's facility clearances valid on the day."""
+def facility_level(organisation: Any, on: dt.date | None = None) -> int | None:
+    """The highest level (in its own nation's scheme) of the organisation's facility clearances
+    valid on the day."""
+    on = on or timezone.localdate()
     return (FacilityClearance.objects
             .filter(organisation=organisation, valid_from__lte=on, valid_until__gte=on,
                     level__nation_id=organisation.nation_id)
@@ -259,6 +261,34 @@ def decide(user: Any, action: Action, obj: Model, *, subject: Subject | None = N
                  obj=obj, allowed=decision.allowed, reason=decision.reason("en"),
                  detail={"rule": decision.rule, "label": obj.label.canonical})  # type: ignore[attr-defined]
     return decision
+
+
+def covers(outer: Label, inner: Label, on: dt.date | None = None) -> bool:
+    """Whoever the kernel lets read ``outer`` it also lets read ``inner``, whatever their
+    clearance and their organisation's facility clearance, by the equivalence table in force:
+    no more nations, no fewer caveats or communities, and in every nation's scheme a marking at
+    least as high (a marking that needs no clearance covers only markings that need none)."""
+    if outer.pk == inner.pk:
+        return True
+    wide, narrow = LabelFacts.of(outer), LabelFacts.of(inner)
+    if not ({wide.originator, *wide.releasable_to} <= {narrow.originator, *narrow.releasable_to}
+            and narrow.caveat_ids <= wide.caveat_ids
+            and narrow.community_ids <= wide.community_ids):
+        return False
+    protection = reference.protection(on or timezone.localdate())
+    # Every scheme, not only the readers' nations: people of a company are also capped by
+    # their organisation's facility clearance, read in the organisation's nation's scheme.
+    for nation in {m.nation for m in protection.markings.values()}:
+        seen_wide = protection.as_seen_by(wide.classification_id, nation)
+        if seen_wide is None:
+            continue  # nobody reads ``outer`` through this scheme
+        seen_narrow = protection.as_seen_by(narrow.classification_id, nation)
+        if seen_narrow is None:
+            return False
+        if seen_narrow.requires_clearance and not (seen_wide.requires_clearance
+                                                   and seen_narrow.level <= seen_wide.level):
+            return False
+    return True
 
 
 def may_receive(organisation: Any, obj: Model) -> Decision:

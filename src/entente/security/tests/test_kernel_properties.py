@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from entente.core.models import Organisation, OrganisationKind, Role, RoleGrant, User
-from entente.security.kernel import Action, Subject, decide, evaluate, visible
+from entente.security.kernel import Action, Subject, covers, decide, evaluate, visible
 from entente.security.labels import LabelError, LabelFacts, LabelSpec
 from entente.security.models import (
     Caveat,
@@ -329,6 +329,23 @@ class KernelProperties(TestCase):
                     assert denials, (
                         f"{user.username} does not see {rec.label.canonical}, which the raw "
                         "rows allow")
+
+    @EXAMPLES
+    @given(worlds())
+    def test_a_covering_label_admits_no_one_the_covered_one_refuses(self, world: World) -> None:
+        """``covers(outer, inner)``: whoever may view ``outer`` may view ``inner`` (what minutes
+        rely on to say no more than their label allows)."""
+        today = timezone.localdate()
+        records = build_records(world.labels)
+        people = [build_user(i, plan, today) for i, plan in enumerate(world.users)]
+        pairs = [(a, b) for a in records for b in records if covers(a.label, b.label)]
+        event(f"covering pairs: {len(pairs) - len(records)}")
+        for user in people:
+            shown = set(visible(user, SampleRecord.objects.all()).values_list("pk", flat=True))
+            for outer, inner in pairs:
+                assert inner.pk in shown or outer.pk not in shown, (
+                    f"{user.username} sees {outer.label.canonical}, which is said to cover "
+                    f"{inner.label.canonical}, but not the latter")
 
     @staticmethod
     def canonicals(pks: set[uuid.UUID]) -> list[str]:
