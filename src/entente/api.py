@@ -7,13 +7,14 @@ else before a view runs); every read goes through the kernel exactly as the page
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 from ninja.security import SessionAuth
 
+from entente.cooperation.api import router as cooperation_router
 from entente.core.middleware import is_verified
 from entente.core.selectors import profile_of
-from entente.cooperation.api import router as cooperation_router
 from entente.exchange.api import router as exchange_router
 from entente.industry.api import router as industry_router
 from entente.security.api import router as security_router
@@ -41,6 +42,15 @@ def invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     problems = "; ".join(f"{'.'.join(str(p) for p in error.get('loc', ()))}: {error.get('msg')}"
                          for error in exc.errors)
     return api.create_response(request, {"detail": problems or "Invalid request."}, status=422)
+
+
+@api.exception_handler(RawPostDataException)
+def form_sent_to_json_endpoint(request: HttpRequest, exc: RawPostDataException) -> HttpResponse:
+    """A form (multipart) sent where a JSON body is expected: the NUL check has already read the
+    form, so the body cannot be read again as JSON. Say what to send instead of failing."""
+    return api.create_response(
+        request, {"detail": "This operation takes a JSON body (Content-Type: application/json)."},
+        status=415)
 
 
 @api.exception_handler(HttpError)

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
-from ninja import File, Form, Query, Router, Schema, Status
+from ninja import File, Form, Path, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from pydantic import UUID4, Field
@@ -621,8 +621,10 @@ def list_notifications(request: HttpRequest, unread: bool = False) -> list[dict[
             for n in selectors.notifications_for(request.user, unread_only=unread)[:MAX_PAGE]]
 
 
-@router.post("/notifications/{notification_id}/read", response={204: None, 404: Problem})
-def read_notification(request: HttpRequest, notification_id: int) -> Any:
+@router.post("/notifications/{notification_id}/read",
+             response={204: None, 404: Problem, 422: Problem})
+def read_notification(request: HttpRequest,
+                      notification_id: int = Path(..., ge=1, le=2**63 - 1)) -> Any:
     notification = selectors.notifications_for(request.user).filter(pk=notification_id).first()
     if notification is None:
         return Status(404, {"detail": NOT_FOUND})

@@ -202,7 +202,7 @@ def transmit(*, actor: Any, documents: Sequence[Document], recipient: Organisati
         audit.record("transmission.send", actor=actor, obj=transmission, allowed=True,
                      detail={"recipient": recipient.code, "channel": channel,
                              "documents": [str(d.pk) for d in documents]})
-        _notify([recipient], "transmission.received", transmission)
+        notify([recipient], "transmission.received", transmission)
     return transmission
 
 
@@ -222,7 +222,7 @@ def acknowledge(*, actor: Any, transmission: Transmission) -> Transmission:
             _hold(transmission.recipient, item.version.document, item.version_number,
                   transmission.acknowledged_at, transmission)
         audit.record("transmission.acknowledge", actor=actor, obj=transmission, allowed=True)
-        _notify([transmission.sender_organisation], "transmission.acknowledged", transmission)
+        notify([transmission.sender_organisation], "transmission.acknowledged", transmission)
     return transmission
 
 
@@ -233,12 +233,14 @@ def acknowledgement_days() -> int:
 # --------------------------------------------------------------------------- originator control
 
 
-def _authorities(*nations: str) -> list[Organisation]:
+def security_authorities(*nations: str) -> list[Organisation]:
+    """The national security authorities of these nations."""
     return list(Organisation.objects.filter(kind=OrganisationKind.NATIONAL_SECURITY_AUTHORITY,
                                             nation_id__in=set(nations)))
 
 
-def _notify(organisations: Iterable[Organisation], kind: str, obj: Any) -> None:
+def notify(organisations: Iterable[Organisation], kind: str, obj: Any) -> None:
+    """Put an item in each organisation's inbox: what happened to which record, no title."""
     Notification.objects.bulk_create(
         Notification(organisation=o, kind=kind, object_type=obj._meta.label_lower,
                      object_id=str(obj.pk)) for o in organisations)
@@ -261,7 +263,7 @@ def request_release(*, actor: Any, document: Document, to_nation: str,
                                                 from_label=document.label)
         audit.record("release.request", actor=actor, obj=request, allowed=True,
                      detail={"document": str(document.pk), "to": nation.code})
-        _notify(_authorities(document.label.originator_id), "release.request", request)
+        notify(security_authorities(document.label.originator_id), "release.request", request)
     return request
 
 
@@ -288,7 +290,7 @@ def request_downgrade(*, actor: Any, document: Document, to_marking: str,
                                                   from_label=document.label)
         audit.record("downgrade.request", actor=actor, obj=request, allowed=True,
                      detail={"document": str(document.pk), "to": target.key})
-        _notify(_authorities(document.label.originator_id), "downgrade.request", request)
+        notify(security_authorities(document.label.originator_id), "downgrade.request", request)
     return request
 
 
@@ -340,7 +342,7 @@ def decide_request(*, actor: Any, request: OriginatorRequest, approve: bool,
                      detail={"document": str(document.pk),
                              "label": request.result_label.canonical if request.result_label
                              else None})
-        _notify([o for o in [request.requested_by.organisation] if o is not None],
+        notify([o for o in [request.requested_by.organisation] if o is not None],
                 f"{action.value}.decided", request)
     return request
 
@@ -379,7 +381,7 @@ def report_loss(*, actor: Any, documents: Sequence[Document], description: str) 
         audit.record("loss.report", actor=actor, obj=report, allowed=True,
                      detail={"documents": [str(d.pk) for d in documents]})
         nations = {d.label.originator_id for d in documents} | {actor.nationality_id}
-        _notify(_authorities(*nations), "loss.report", report)
+        notify(security_authorities(*nations), "loss.report", report)
     return report
 
 

@@ -26,6 +26,18 @@ def test_nul_in_query_form_json_or_path_is_refused_and_nothing_is_stored():
     assert client.get("/documents/?q=%00").status_code == 400
 
 
+def test_a_form_sent_to_a_json_operation_gets_a_clear_answer_not_a_server_error():
+    client = verified_client(make_user("alice", "GBR", clearance="SECRET"))
+    document = client.post("/api/v1/documents", {"label": "GBR/OFFICIAL|rel=GBR,JPN",
+                                                 "title_en": "Fine"}).json()
+    # Multipart, where the operation reads JSON: the NUL check has consumed the form already.
+    asked = client.post(f"/api/v1/documents/{document['id']}/release-requests",
+                        {"to_nation": "AUS", "reason": "r"})
+    assert asked.status_code == 415
+    assert "JSON body" in asked.json()["detail"]
+    assert not ReleaseRequest.objects.exists()
+
+
 def test_an_upload_over_the_limit_is_refused_clearly_before_it_is_read(settings):
     from django.core.files.uploadedfile import SimpleUploadedFile
 

@@ -22,8 +22,7 @@ import hashlib
 import json
 import mimetypes
 import os
-import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone, translation
 
+from entente.core.cli_output import Columns, table, when
 from entente.core.models import Organisation
 from entente.exchange import selectors, services
 from entente.exchange.api import holding_row
@@ -42,7 +42,6 @@ from entente.security.labels import LabelError, LabelSpec, banner
 from entente.security.selectors import NotFound
 
 NOT_FOUND = "Not found."
-Columns = Sequence[tuple[str, str]]  # (key, heading)
 
 
 class Command(BaseCommand):
@@ -142,7 +141,7 @@ class Command(BaseCommand):
         if self.as_json:
             self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         elif columns is not None:
-            self.stdout.write(_table(data, columns))
+            self.stdout.write(table(data, columns))
         else:
             self.stdout.write(text)
 
@@ -155,7 +154,7 @@ class Command(BaseCommand):
                 "banner": banner(document.label, self.nation, protection=protection).text(),
                 "owner": document.owner.code, "version": document.current_version,
                 "compromised": document.compromised,
-                "updated_at": _when(document.updated_at)}
+                "updated_at": when(document.updated_at)}
 
     # ------------------------------------------------------------------ documents
 
@@ -182,7 +181,7 @@ class Command(BaseCommand):
         shown = selectors.version_for(self.user, found, version)
         attachments = [_attachment_row(a) for a in selectors.attachments_of(self.user, shown)]
         history = [{"number": v.number, "label": v.label.canonical, "note": v.note,
-                    "created_by": v.created_by.username, "created_at": _when(v.created_at)}
+                    "created_by": v.created_by.username, "created_at": when(v.created_at)}
                    for v in selectors.versions_of(self.user, found)]
         data = {**self._document_row(found), "summary_en": found.summary_en,
                 "summary_ja": found.summary_ja, "shown_version": shown.number,
@@ -197,9 +196,9 @@ class Command(BaseCommand):
         lines += [s for s in (found.summary_en, found.summary_ja) if s]
         lines += ["", data["body"], ""]
         if attachments:
-            lines += ["Attachments:", _table(attachments, [("id", "ID"), ("size", "BYTES"),
+            lines += ["Attachments:", table(attachments, [("id", "ID"), ("size", "BYTES"),
                                                            ("filename", "FILE")]), ""]
-        lines += ["History:", _table(history, [("number", "V"), ("created_at", "WHEN"),
+        lines += ["History:", table(history, [("number", "V"), ("created_at", "WHEN"),
                                                ("created_by", "BY"), ("note", "NOTE")]),
                   "", mark]
         self.emit(data, text="\n".join(lines))
@@ -283,12 +282,12 @@ class Command(BaseCommand):
         items = [{"document": str(item.document_id_copy), "version": item.version_number,
                   "label": item.label_canonical, "content_sha256": item.content_sha256}
                  for item, _version in selectors.items_visible_to(self.user, transmission)]
-        return {"id": str(transmission.pk), "sent_at": _when(transmission.sent_at),
+        return {"id": str(transmission.pk), "sent_at": when(transmission.sent_at),
                 "sender": transmission.sender.username,
                 "from": transmission.sender_organisation.code,
                 "to": transmission.recipient.code, "channel": transmission.channel,
                 "reference": transmission.reference,
-                "acknowledged_at": _when(transmission.acknowledged_at),
+                "acknowledged_at": when(transmission.acknowledged_at),
                 "overdue": transmission.acknowledged_at is None
                 and transmission.sent_at < cutoff,
                 "items": items}
@@ -352,7 +351,7 @@ class Command(BaseCommand):
                              "both national security authorities notified")
 
     def do_notifications(self, unread: bool, **_: Any) -> None:
-        rows = [{"id": n.pk, "created_at": _when(n.created_at), "kind": n.kind,
+        rows = [{"id": n.pk, "created_at": when(n.created_at), "kind": n.kind,
                  "object_type": n.object_type, "object_id": n.object_id,
                  "read": n.read_at is not None}
                 for n in selectors.notifications_for(self.user, unread_only=unread)[:200]]
@@ -362,7 +361,7 @@ class Command(BaseCommand):
 
     def do_register(self, csv_path: Path | None, **_: Any) -> None:
         rows = [{**holding_row(h), "document": str(h.document_id),
-                 "held_since": _when(h.held_since),
+                 "held_since": when(h.held_since),
                  "transmission": str(h.transmission_id) if h.transmission_id else None}
                 for h in selectors.register_of(self.user)]
         if csv_path is None:
@@ -380,10 +379,6 @@ class Command(BaseCommand):
 # ---------------------------------------------------------------------- helpers
 
 
-def _when(value: Any) -> str | None:
-    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
-
-
 def _attachment_row(attachment: Any) -> dict[str, Any]:
     return {"id": str(attachment.pk), "filename": attachment.filename,
             "content_type": attachment.content_type, "size": attachment.size,
@@ -394,9 +389,9 @@ def _request_row(request: OriginatorRequest) -> dict[str, Any]:
     return {"kind": request.kind, "id": str(request.pk), "document": str(request.document_id),
             "target": request.target, "state": request.state, "reason": request.reason,
             "requested_by": request.requested_by.username,
-            "requested_at": _when(request.requested_at),
+            "requested_at": when(request.requested_at),
             "decided_by": request.decided_by.username if request.decided_by else None,
-            "decided_at": _when(request.decided_at), "decision_note": request.decision_note,
+            "decided_at": when(request.decided_at), "decision_note": request.decision_note,
             "from_label": request.from_label.canonical,
             "result_label": request.result_label.canonical if request.result_label else None}
 
@@ -446,24 +441,3 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
                               for row in rows])
     except FileExistsError:
         raise ExchangeError(f"{path} exists; not overwriting it.") from None
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else "yes" if value is True else "no" if value is False \
-        else str(value)
-    return text.replace("\n", " ")
-
-
-def _table(rows: list[dict[str, Any]], columns: Columns) -> str:
-    """A plain-text table; double-width (Japanese) characters are counted as two columns."""
-    if not rows:
-        return "(none)"
-    grid = [[heading for _key, heading in columns],
-            *[[_cell(row.get(key)) for key, _heading in columns] for row in rows]]
-    widths = [max(_width(line[i]) for line in grid) for i in range(len(columns))]
-    return "\n".join("  ".join(cell + " " * (widths[i] - _width(cell))
-                               for i, cell in enumerate(line)).rstrip() for line in grid)
