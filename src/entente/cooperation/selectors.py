@@ -23,6 +23,7 @@ from entente.cooperation.models import (
     Meeting,
     Milestone,
     Minutes,
+    MinutesApproval,
     PanelDecision,
     PanelMember,
     Participant,
@@ -39,6 +40,7 @@ from entente.security.models import FacilityClearance, Membership
 from entente.security.selectors import NotFound, not_found, parse_id, require
 
 PAGE_SIZE = 50
+MAX_LISTED = 500  # the most rows of one project's part or one meeting's part shown at once
 
 
 def visible_projects(user: Any, *, phase: str = "", lead_nation: str = "",
@@ -65,6 +67,17 @@ def list_projects(user: Any, *, offset: int = 0, limit: int = PAGE_SIZE,
     return projects
 
 
+def count_projects(user: Any, **filters: str) -> int:
+    return visible_projects(user, **filters).count()
+
+
+def listed(user: Any, rows: QuerySet[Any], *, what: str, limit: int = MAX_LISTED) -> list[Any]:
+    """A listing of rows already filtered by the kernel, shown and so audited (one event)."""
+    shown = list(rows[:limit])
+    record_listing(user, shown, what=what)
+    return shown
+
+
 def project_for(user: Any, key: Any, action: Action = Action.VIEW) -> Project:
     """A project by id or code if the kernel allows ``action``; NotFound otherwise."""
     pk = parse_id(key)
@@ -88,6 +101,14 @@ def participants_of(user: Any, project: Project) -> QuerySet[Participant]:
     return _parts(user, Participant.objects.select_related("organisation"), project)
 
 
+def participant_for(user: Any, project: Project, organisation: str) -> Participant:
+    """One participant of the project, by its organisation's code."""
+    found = participants_of(user, project).filter(organisation__code=organisation[:64]).first()
+    if found is None:
+        raise not_found(user, Action.VIEW, "cooperation.participant", organisation)
+    return found
+
+
 def cost_shares_of(user: Any, project: Project) -> QuerySet[CostShare]:
     return _parts(user, CostShare.objects.select_related("nation"), project)
 
@@ -100,9 +121,19 @@ def guide_of(user: Any, project: Project) -> QuerySet[GuideEntry]:
     return _parts(user, GuideEntry.objects.select_related("label"), project)
 
 
+def guide_entry_for(user: Any, project: Project, entry_id: Any) -> GuideEntry:
+    """One line of the project's classification guide (of this project only)."""
+    pk = _int_id(entry_id)
+    found = guide_of(user, project).filter(pk=pk).first() if pk is not None else None
+    if found is None:
+        raise not_found(user, Action.VIEW, "cooperation.guideentry", entry_id)
+    return found
+
+
 def phase_history_of(user: Any, project: Project) -> QuerySet[PhaseChange]:
-    return _parts(user, PhaseChange.objects.select_related(
-        "decision", "decision__item__meeting", "changed_by"), project)
+    """The phase changes, each naming its decision by id only: the decision's text and meeting
+    are the meeting's too, so read them through ``decisions_about`` (both labels checked)."""
+    return _parts(user, PhaseChange.objects.select_related("changed_by"), project)
 
 
 def security_instruction_of(user: Any, project: Project) -> SecurityInstruction | None:
@@ -141,6 +172,7 @@ def cleared_contractors(user: Any, project: Project, on: dt.date | None = None
                               valid_from__lte=on, valid_until__gte=on)
                       .select_related("level", "storage_level", "granted_by")):
         by_org.setdefault(clearance.organisation_id, []).append(clearance)
+    record_listing(user, participants, what="cooperation.participant")  # type: ignore[arg-type]
     return [(p, by_org.get(p.organisation_id, [])) for p in participants]
 
 
@@ -251,6 +283,14 @@ def minutes_of(user: Any, meeting: Meeting) -> Minutes | None:
     return minutes
 
 
+def approvals_of(user: Any, minutes: Minutes) -> QuerySet[MinutesApproval]:
+    """The approvals of the minutes' current revision (as visible as the minutes)."""
+    return visible(user, MinutesApproval.objects.filter(minutes=minutes,
+                                                        revision=minutes.revision)
+                   .select_related("approved_by"), label="minutes__label").order_by(
+        "approved_at", "id")
+
+
 def action_for(user: Any, action_id: Any) -> ActionItem:
     pk = _int_id(action_id)
     found = actions_for(user).filter(pk=pk).first() if pk is not None else None
@@ -269,10 +309,14 @@ def agenda_item_for(user: Any, item_id: Any) -> AgendaItem:
     return item
 
 
-def milestone_for(user: Any, milestone_id: Any) -> Milestone:
+def milestone_for(user: Any, milestone_id: Any, project: Project | None = None) -> Milestone:
+    """A milestone the user may view (of ``project``, if given)."""
     pk = _int_id(milestone_id)
-    found = (visible(user, Milestone.objects.select_related("project"), label="project__label")
-             .filter(pk=pk).first() if pk is not None else None)
+    queryset = Milestone.objects.select_related("project")
+    if project is not None:
+        queryset = queryset.filter(project=project)
+    found = (visible(user, queryset, label="project__label").filter(pk=pk).first()
+             if pk is not None else None)
     if found is None:
         raise not_found(user, Action.VIEW, "cooperation.milestone", milestone_id)
     return found

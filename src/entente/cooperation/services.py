@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from entente.cooperation.models import (
@@ -52,16 +53,22 @@ from entente.cooperation.models import (
     ProjectDocument,
     SecurityInstruction,
 )
-from entente.core.models import Nation, Organisation, OrganisationKind, Role
+from entente.core.models import Nation, Organisation, Role
 from entente.exchange import services as exchange
 from entente.exchange.models import Document
-from entente.security import audit, reference
+from entente.security import audit, kernel, reference
 from entente.security.kernel import Action
 from entente.security.labels import LabelSpec, make_label, spec_of
-from entente.security.models import Classification, Community, FacilityClearance, Membership
+from entente.security.models import (
+    Classification,
+    Community,
+    Label,
+    Membership,
+)
 from entente.security.selectors import require
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+RESERVED_CODES = frozenset({"new", "dashboard"})  # page addresses under /projects/
 MEMBERSHIP_YEARS = 3  # a need-to-know membership granted here lasts this long unless told
 
 
@@ -107,12 +114,20 @@ def _with_community(spec: LabelSpec, community: Community) -> LabelSpec:
                      tuple(sorted((*spec.communities, community.code))))
 
 
+def _years_after(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` later; 29 February becomes 28 February."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def _grant_membership(project: Project, user: Any, granted_by: Organisation,
                       until: dt.date | None = None) -> Membership:
     today = _today()
     current = Membership.objects.filter(user=user, community=project.community,
                                         valid_from__lte=today, valid_until__gte=today).first()
-    until = until or today.replace(year=today.year + MEMBERSHIP_YEARS)
+    until = until or _years_after(today, MEMBERSHIP_YEARS)
     if current:
         if current.valid_until < until:
             current.valid_until = until
@@ -132,8 +147,11 @@ def propose_project(*, actor: Any, code: str, label: LabelSpec, lead_nation: str
     need-to-know community (``community`` adopts an existing one instead, for reference data
     that predates the project). The proposer and the steering panel's current members become
     members, so that the panel can decide on it."""
+    if actor.nationality_id is None or actor.organisation_id is None:
+        raise CooperationError(_("%(user)s has no nationality or organisation on record.")
+                               % {"user": actor.username})
     code = code.strip().lower()
-    if not CODE.match(code):
+    if not CODE.match(code) or code in RESERVED_CODES:
         raise CooperationError(_("A project code is 2 to 63 lower-case letters, digits or "
                                  "hyphens, starting with a letter or digit."))
     name_en, name_ja = name_en.strip(), name_ja.strip()
@@ -163,11 +181,18 @@ def propose_project(*, actor: Any, code: str, label: LabelSpec, lead_nation: str
         _grant_membership(project, actor, actor.organisation)
         for seat in _current_panel():
             _grant_membership(project, seat.user, _authority_of(seat.user))
-        # One cannot propose what one could not then read.
-        require(actor, Action.VIEW, project)
+        _readable_by_author(actor, project)
         audit.record("project.propose", actor=actor, obj=project, allowed=True,
                      detail={"code": code, "label": project.label.canonical})
     return project
+
+
+def _readable_by_author(actor: Any, obj: Any) -> None:
+    """One cannot create what one could not then read: say why, in the reader's language."""
+    decision = kernel.decide(actor, Action.VIEW, obj)
+    if not decision:
+        raise CooperationError(_("You could not read a record with this label: %(reason)s")
+                               % {"reason": decision.reason(get_language() or "en")})
 
 
 def _current_panel() -> list[PanelMember]:
@@ -177,19 +202,20 @@ def _current_panel() -> list[PanelMember]:
 
 
 def _authority_of(user: Any) -> Organisation:
-    authority = Organisation.objects.filter(
-        nation_id=user.nationality_id, kind=OrganisationKind.NATIONAL_SECURITY_AUTHORITY).first()
-    return authority or user.organisation
+    """Who grants a person need-to-know by office: their nation's security authority."""
+    found = exchange.security_authorities(user.nationality_id)
+    return found[0] if found else user.organisation
 
 
 def required_facility_level(project: Project, nation: str) -> Classification | None:
     """The marking of ``nation``'s scheme a facility must be cleared to, to join the project: the
-    highest marking its classification guide uses, as that nation protects it; None if the
-    guide uses nothing that needs a clearance."""
+    highest marking of the project's own label and its classification guide, as that nation
+    protects it; None if none of them needs a clearance."""
     protection = reference.protection(_today())
     needed: Classification | None = None
-    for marking_id in GuideEntry.objects.filter(project=project).values_list(
-            "label__classification_id", flat=True):
+    markings = {project.label.classification_id, *GuideEntry.objects.filter(
+        project=project).values_list("label__classification_id", flat=True)}
+    for marking_id in markings:
         seen = protection.as_seen_by(marking_id, nation)
         if seen is None:
             raise CooperationError(_("The classification guide uses a marking that %(nation)s's "
@@ -197,15 +223,6 @@ def required_facility_level(project: Project, nation: str) -> Classification | N
         if seen.requires_clearance and (needed is None or seen.level > needed.level):
             needed = Classification.objects.get(pk=seen.id)
     return needed
-
-
-def facility_level(organisation: Organisation, on: dt.date | None = None) -> int | None:
-    """The level of the organisation's best facility clearance valid on the day."""
-    on = on or _today()
-    return (FacilityClearance.objects
-            .filter(organisation=organisation, valid_from__lte=on, valid_until__gte=on,
-                    level__nation_id=organisation.nation_id)
-            .aggregate(top=Max("level__level"))["top"])
 
 
 def add_participant(*, actor: Any, project: Project, organisation: Organisation,
@@ -223,7 +240,7 @@ def add_participant(*, actor: Any, project: Project, organisation: Organisation,
                                % {"org": organisation.name})
     if organisation.needs_facility_clearance:
         needed = required_facility_level(project, organisation.nation_id)
-        held = facility_level(organisation)
+        held = kernel.facility_level(organisation)
         if needed is not None and (held is None or held < needed.level):
             raise CooperationError(
                 _("%(org)s holds no valid facility security clearance at %(level)s, which this "
@@ -238,12 +255,15 @@ def add_participant(*, actor: Any, project: Project, organisation: Organisation,
 
 
 def remove_participant(*, actor: Any, participant: Participant) -> None:
-    """Remove an organisation from a project; its people lose their membership of the project's
-    community today."""
+    """Remove an organisation from a project; the people of a company or university lose their
+    membership of the project's community today."""
     project = participant.project
     _manage(actor, project)
     with audit.atomic():
-        ended = _end_memberships(project, Q(user__organisation=participant.organisation))
+        # A company's or university's people are members through its participation; people of
+        # a government body are granted need-to-know one by one (panel members among them).
+        ended = (_end_memberships(project, Q(user__organisation=participant.organisation))
+                 if participant.organisation.needs_facility_clearance else 0)
         participant.delete()
         audit.record("project.participant.remove", actor=actor, obj=project, allowed=True,
                      detail={"organisation": participant.organisation.code,
@@ -282,7 +302,13 @@ def add_member(*, actor: Any, project: Project, user: Any,
 
 
 def remove_member(*, actor: Any, project: Project, user: Any) -> None:
+    """End a person's need-to-know of the project today."""
     _manage(actor, project)
+    if not Membership.objects.filter(user=user, community=project.community,
+                                     valid_from__lte=_today(),
+                                     valid_until__gte=_today()).exists():
+        raise CooperationError(_("%(user)s is not a member of this project.")
+                               % {"user": user.username})
     with audit.atomic():
         ended = _end_memberships(project, Q(user=user))
         audit.record("project.member.remove", actor=actor, obj=project, allowed=True,
@@ -346,6 +372,9 @@ def add_milestone(*, actor: Any, project: Project, due_on: dt.date, title_en: st
 def complete_milestone(*, actor: Any, milestone: Milestone,
                        done_on: dt.date | None = None) -> Milestone:
     _manage(actor, milestone.project)
+    if milestone.done_on is not None:
+        raise CooperationError(_("The milestone was already done on %(day)s.")
+                               % {"day": milestone.done_on.isoformat()})
     done_on = done_on or _today()
     if done_on > _today():
         raise CooperationError(_("A milestone cannot be done in the future."))
@@ -396,6 +425,8 @@ def add_guide_entry(*, actor: Any, project: Project, label: LabelSpec, topic_en:
         if is_default:
             project.guide.filter(is_default=True).update(is_default=False)
         entry.save()
+        # One cannot classify information one could not then read.
+        _readable_by_author(actor, entry)
         audit.record("project.guide.add", actor=actor, obj=project, allowed=True,
                      detail={"entry": entry.pk, "label": entry.label.canonical,
                              "default": is_default})
@@ -411,13 +442,13 @@ def create_project_document(*, actor: Any, project: Project, guide_entry: GuideE
     entry, else the default one) unless a label is given; either way it names the project's
     community, so only the project's members may see it."""
     _manage(actor, project)
+    if guide_entry is not None and guide_entry.project_id != project.pk:
+        raise CooperationError(_("That guide entry belongs to another project."))
     if label is None:
         entry = guide_entry or project.guide.filter(is_default=True).first()
         if entry is None:
             raise CooperationError(_("The project's classification guide has no default entry; "
                                      "choose an entry or a label."))
-        if entry.project_id != project.pk:
-            raise CooperationError(_("That guide entry belongs to another project."))
         guide_entry, label = entry, spec_of(entry.label)
     with audit.atomic():
         document = exchange.create_document(
@@ -452,6 +483,12 @@ def change_phase(*, actor: Any, project: Project, to_phase: str,
         raise CooperationError(_("That decision has already been applied."))
     _check_move(project, to_phase)
     with audit.atomic():
+        # The phase as it stands now, locked: two decisions applied at once move it once.
+        project.phase = Project.objects.select_for_update().values_list(
+            "phase", flat=True).get(pk=project.pk)
+        _check_move(project, to_phase)
+        if PhaseChange.objects.filter(decision=decision).exists():
+            raise CooperationError(_("That decision has already been applied."))
         change = PhaseChange.objects.create(project=project, from_phase=project.phase,
                                             to_phase=to_phase, decision=decision,
                                             changed_by=actor)
@@ -517,7 +554,7 @@ def schedule_meeting(*, actor: Any, held_on: dt.date, label: LabelSpec, place: s
         meeting = Meeting(held_on=held_on, place=place, by_video=by_video,
                           owner=actor.organisation, label=make_label(label))
         meeting.save(force_insert=True)
-        require(actor, Action.VIEW, meeting)
+        _readable_by_author(actor, meeting)
         audit.record("panel.meeting", actor=actor, obj=meeting, allowed=True,
                      detail={"held_on": held_on.isoformat()})
     return meeting
@@ -562,12 +599,14 @@ def record_decision(*, actor: Any, item: AgendaItem, kind: str, text: str = "") 
     if kind not in DecisionKind.values:
         raise CooperationError(_("Unknown decision %(kind)s.") % {"kind": kind})
     project = item.project
+    if project is not None:
+        # A decision about a project is part of the project's record, whatever it decides.
+        require(actor, Action.VIEW, project)
     to_phase = ""
     if kind in MOVING_DECISIONS:
         if project is None:
             raise CooperationError(_("This agenda item is about no project: nothing to "
                                      "approve or cancel."))
-        require(actor, Action.VIEW, project)
         if kind == DecisionKind.APPROVE_PROJECT and project.phase != Phase.PROPOSAL:
             raise CooperationError(_("Only a proposal can be approved as a project; this one is "
                                      "in %(phase)s.") % {"phase": project.get_phase_display()})
@@ -596,6 +635,13 @@ def add_action(*, actor: Any, meeting: Meeting, title: str, owner: Any, due_on: 
     title = title.strip()
     if not title:
         raise CooperationError(_("An action needs a description."))
+    # An action its owner could never see would never be done: asked in SQL, not audited as a
+    # read by the owner (who reads nothing here).
+    if not kernel.visible(owner, Meeting.objects.filter(pk=meeting.pk)).exists() or (
+            project is not None
+            and not kernel.visible(owner, Project.objects.filter(pk=project.pk)).exists()):
+        raise CooperationError(_("%(user)s may not see this meeting or its project; give the "
+                                 "action to someone who may.") % {"user": owner.username})
     with audit.atomic():
         action = ActionItem.objects.create(meeting=meeting, project=project, title=title,
                                            owner=owner, due_on=due_on)
@@ -622,46 +668,83 @@ def close_action(*, actor: Any, action: ActionItem, status: str) -> ActionItem:
     return action
 
 
+def _minutes_label(actor: Any, meeting: Meeting, base: Label, asked: LabelSpec | None) -> Label:
+    """The label asked for, else ``base`` naming the communities of the projects on the agenda.
+    Either way it must cover the meeting's label and every agenda project's label: minutes say
+    at least what the meeting record and its project items say."""
+    projects = list(Project.objects.filter(agenda_items__meeting=meeting).distinct()
+                    .select_related("label", "community"))
+    if asked is None:
+        spec = spec_of(base)
+        asked = LabelSpec(spec.originator, spec.classification, spec.releasable_to,
+                          spec.caveats, tuple(sorted({*spec.communities,
+                                                      *(p.community.code for p in projects)})))
+    label = make_label(asked)
+    uncovered = [p for p in projects if not kernel.covers(label, p.label)]
+    if uncovered or not kernel.covers(label, meeting.label):
+        # Name only what the writer may see (a co-chair may not see every project).
+        named = sorted(kernel.visible(actor, Project.objects.filter(
+            pk__in=[p.pk for p in uncovered])).values_list("code", flat=True))
+        raise CooperationError(
+            _("The minutes' label %(label)s does not protect them as well as the meeting "
+              "(%(meeting)s) and the projects on its agenda%(projects)s; give a label that "
+              "covers them all.")
+            % {"label": label.canonical, "meeting": meeting.label.canonical,
+               "projects": f" ({', '.join(named)})" if named else ""})
+    return label
+
+
 def write_minutes(*, actor: Any, meeting: Meeting, text_en: str = "", text_ja: str = "",
                   label: LabelSpec | None = None) -> Minutes:
-    """Write or revise the minutes (label: the meeting's unless given). A new revision withdraws
-    the approvals given so far; final minutes no longer change."""
+    """Write or revise the minutes. Their label is the one given, else the meeting's (on a
+    revision: the minutes' own) naming the communities of the projects on the agenda; it must
+    cover the meeting's label and those projects' labels, so that the minutes reach nobody who
+    may not see the meeting record and its project items. A new revision withdraws the
+    approvals given so far; final minutes no longer change."""
     _panel_officer(actor)
     require(actor, Action.VIEW, meeting)
     text_en, text_ja = text_en.strip(), text_ja.strip()
     if not (text_en or text_ja):
         raise CooperationError(_("The minutes need text in English or Japanese."))
     with audit.atomic():
-        minutes = Minutes.objects.filter(meeting=meeting).first()
+        minutes = Minutes.objects.select_for_update().filter(meeting=meeting).first()
         if minutes is not None and minutes.is_final:
             raise CooperationError(_("These minutes are final: both co-chairs approved them."))
         if minutes is None:
             minutes = Minutes(meeting=meeting, owner=actor.organisation, revision=1,
-                              label=make_label(label) if label else meeting.label)
+                              label=_minutes_label(actor, meeting, meeting.label, label))
         else:
             minutes.revision += 1
-            if label is not None:
-                minutes.label = make_label(label)
+            minutes.label = _minutes_label(actor, meeting, minutes.label, label)
         minutes.text_en, minutes.text_ja = text_en, text_ja
         minutes.save()
-        require(actor, Action.VIEW, minutes)
+        _readable_by_author(actor, minutes)
         audit.record("panel.minutes", actor=actor, obj=minutes, allowed=True,
                      detail={"revision": minutes.revision, "sha256": hashlib.sha256(
                          f"{text_en}\x00{text_ja}".encode()).hexdigest()})
     return minutes
 
 
-def approve_minutes(*, actor: Any, minutes: Minutes) -> Minutes:
-    """A co-chair approves the current revision for their nation. The minutes become final when
-    every nation with a current co-chair has approved the same revision."""
+def approve_minutes(*, actor: Any, minutes: Minutes, revision: int | None = None) -> Minutes:
+    """A co-chair approves the current revision for their nation (``revision``: the one they
+    read, refused if the minutes have changed since). The minutes become final when every
+    nation with a current co-chair has approved the same revision."""
     seat = panel_seat(actor)
     if seat is None or seat.role != PanelRole.CO_CHAIR:
         raise CooperationError(_("Only a co-chair of the steering panel approves minutes."))
     require(actor, Action.VIEW, minutes)
-    if minutes.is_final:
-        raise CooperationError(_("These minutes are already final."))
     nation = actor.nationality_id
     with audit.atomic():
+        # As they stand now, locked: a revision written meanwhile, or the other co-chair's
+        # approval given at the same moment, is seen.
+        current = Minutes.objects.select_for_update().get(pk=minutes.pk)
+        minutes.revision, minutes.final_at = current.revision, current.final_at
+        if minutes.is_final:
+            raise CooperationError(_("These minutes are already final."))
+        if revision is not None and revision != minutes.revision:
+            raise CooperationError(_("The minutes have changed since revision %(read)s (now "
+                                     "revision %(now)s): read them again before approving.")
+                                   % {"read": revision, "now": minutes.revision})
         if MinutesApproval.objects.filter(minutes=minutes, revision=minutes.revision,
                                           nation_id=nation).exists():
             raise CooperationError(_("%(nation)s has already approved this revision.")

@@ -304,3 +304,12 @@ def test_one_co_chair_per_nation(world):
     with pytest.raises(CooperationError, match="own nation"):
         services.appoint_panel_member(actor=world.jp_admin, user=other, role="member",
                                       valid_from=today, valid_until=today)
+
+
+def test_one_cannot_propose_a_project_one_could_not_read(world):
+    with pytest.raises(CooperationError, match="could not read a record with this label: "
+                                               "Denied: no valid clearance"):
+        services.propose_project(actor=world.uk_officer, code="too-high", lead_nation="GBR",
+                                 label=LabelSpec.parse("GBR/TOP-SECRET|rel=GBR,JPN"),
+                                 name_en="Too high")
+    assert not Project.objects.filter(code="too-high").exists()
