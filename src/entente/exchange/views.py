@@ -530,6 +530,10 @@ NOTIFICATION_TEXT = {
     "release.decided": gettext_lazy("A release request was decided."),
     "downgrade.decided": gettext_lazy("A downgrade request was decided."),
     "loss.report": gettext_lazy("A loss or compromise was reported."),
+    "visit.submitted": gettext_lazy("A request for visit awaits your authority's clearance assurance."),
+    "visit.assured": gettext_lazy("A request for visit awaits your authority's decision."),
+    "visit.approved": gettext_lazy("A visit to your organisation was approved."),
+    "visit.decided": gettext_lazy("A request for visit was decided."),
 }
 
 
@@ -540,6 +544,8 @@ def _notification_link(object_type: str, object_id: str) -> str:
         return reverse("exchange:loss_report", args=[object_id])
     if object_type in {"exchange.releaserequest", "exchange.downgraderequest"}:
         return reverse("exchange:requests")
+    if object_type == "industry.visitrequest":
+        return reverse("industry:visit", args=[object_id])
     return ""
 
 
