@@ -9,8 +9,10 @@ from entente.security.keystore import keyring
 
 @pytest.fixture(autouse=True)
 def _isolated_keys(settings, tmp_path_factory):
-    """Each test session gets its own key directory, never the developer's var/keys."""
+    """Each test session gets its own key and blob directories, never the developer's var/
+    (nor another test run's: CI runs the SQLite and PostgreSQL suites side by side)."""
     settings.KEY_DIR = tmp_path_factory.getbasetemp() / "keys"
+    settings.BLOB_DIR = tmp_path_factory.getbasetemp() / "blobs"
     keyring.cache_clear()
     ring = keyring()
     for nation in ("GBR", "JPN"):
@@ -18,3 +20,15 @@ def _isolated_keys(settings, tmp_path_factory):
             ring.create_kek(nation)
     yield
     keyring.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in Japanese activates Japanese for
+    the rest of the thread, which would otherwise leak into the next test's messages."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -175,6 +175,153 @@ def _seed_exchange() -> None:
                                reason="Figures already published at a conference")
 
 
+def _seed_cooperation(today: dt.date) -> None:
+    """The two seed projects, taken through their phases by one past panel meeting; an upcoming
+    meeting; participants, cost shares, milestones (one overdue), guides and instructions."""
+    from entente.cooperation import services as coop
+    from entente.cooperation.models import DecisionKind, PanelRole
+
+    people = {u.username: u for u in User.objects.filter(
+        username__in=["alice", "ben", "chris", "haruka", "kenji"])}
+    alice, ben, kenji, haruka = (people[n] for n in ("alice", "ben", "kenji", "haruka"))
+    org = {o.code: o for o in Organisation.objects.all()}
+    label = LabelSpec.parse
+    seat_until = _years_from(today, 2)
+    coop.appoint_panel_member(actor=alice, user=ben, role=PanelRole.CO_CHAIR,
+                              valid_from=_years_from(today, -1), valid_until=seat_until)
+    coop.appoint_panel_member(actor=haruka, user=kenji, role=PanelRole.CO_CHAIR,
+                              valid_from=_years_from(today, -1), valid_until=seat_until)
+    coop.appoint_panel_member(actor=alice, user=alice, role=PanelRole.SECRETARY,
+                              valid_from=_years_from(today, -1), valid_until=seat_until)
+
+    aam = coop.propose_project(
+        actor=ben, code="aam-feasibility", lead_nation="GBR",
+        label=label("GBR/OFFICIAL-SENSITIVE|rel=GBR,JPN"),
+        community=Community.objects.get(code="aam-feasibility"),
+        name_en="Joint new air-to-air missile: feasibility study",
+        name_ja="共同による新たな空対空ミサイルの実現可能性に係る研究",
+        description_en="Whether a UK seeker and a Japanese airframe can be joined in one missile.",
+        description_ja="英国のシーカー技術と日本のミサイル技術を組み合わせる可能性を研究する。")
+    cbr = coop.propose_project(
+        actor=kenji, code="cbr-research", lead_nation="JPN",
+        label=label("JPN/TORIATSUKAI-CHUI|rel=GBR,JPN"),
+        community=Community.objects.get(code="cbr-research"),
+        name_en="Chemical and biological protection technology: cooperative research",
+        name_ja="化学・生物防護技術に関する共同研究",
+        description_en="Decontamination and protective equipment, tested in both countries.",
+        description_ja="除染及び防護装備の共同研究。両国で試験を行う。")
+
+    coop.add_guide_entry(actor=ben, project=aam, is_default=True,
+                         label=label("GBR/OFFICIAL-SENSITIVE|rel=GBR,JPN"),
+                         topic_en="Programme management information", topic_ja="計画管理情報")
+    coop.add_guide_entry(actor=ben, project=aam, label=label("GBR/SECRET|rel=GBR,JPN"),
+                         topic_en="Seeker performance data", topic_ja="シーカー性能データ")
+    coop.add_guide_entry(actor=kenji, project=cbr, is_default=True,
+                         label=label("JPN/TORIATSUKAI-CHUI|rel=GBR,JPN"),
+                         topic_en="Meeting records", topic_ja="会議記録")
+    coop.add_guide_entry(actor=kenji, project=cbr, label=label("JPN/HI|rel=GBR,JPN"),
+                         topic_en="Test results", topic_ja="試験結果")
+    for project, actor, members in ((aam, ben, [("gbr-des", "sponsor"), ("jpn-atla", "sponsor"),
+                                                 ("albion-aero", "prime"),
+                                                 ("sakura-heavy", "prime")]),
+                                    (cbr, kenji, [("jpn-atla", "sponsor"), ("gbr-des", "sponsor"),
+                                                  ("thames-protective", "subcontractor"),
+                                                  ("kanto-tech", "research")])):
+        for code, role in members:
+            coop.add_participant(actor=actor, project=project, organisation=org[code],
+                                 role=role)
+    coop.set_cost_shares(actor=ben, project=aam, shares={"GBR": "50", "JPN": "50"})
+    coop.set_cost_shares(actor=kenji, project=cbr, shares={"JPN": "60", "GBR": "40"})
+    coop.set_security_instruction(
+        actor=ben, project=aam,
+        text_en="Each nation's security authority protects the other's information as its own "
+                "equivalent marking. Visits by request for visit through both authorities.",
+        text_ja="各国の保全当局は、相手国の情報を同等の自国区分として保護する。訪問は両当局を通じた"
+                "訪問申請による。")
+    coop.add_milestone(actor=ben, project=aam, title_en="Seeker trade study",
+                       title_ja="シーカー比較検討", due_on=today - dt.timedelta(days=5))
+    coop.add_milestone(actor=ben, project=aam, title_en="Feasibility report to the panel",
+                       title_ja="運営委員会への実現可能性報告", due_on=today + dt.timedelta(days=25))
+    done = coop.add_milestone(actor=kenji, project=cbr, title_en="Test plan agreed",
+                              title_ja="試験計画の合意", due_on=today - dt.timedelta(days=40))
+    coop.complete_milestone(actor=kenji, milestone=done, done_on=today - dt.timedelta(days=42))
+    coop.add_milestone(actor=kenji, project=cbr, title_en="Decontamination trials, phase 1",
+                       title_ja="除染試験（第1段階）", due_on=today + dt.timedelta(days=60))
+    coop.create_project_document(actor=ben, project=aam, title_en="Seeker trade study: interim",
+                                 body="Three seeker options compared; two retained.")
+
+    past = coop.schedule_meeting(actor=alice, held_on=today - dt.timedelta(days=45),
+                                 place="London (Main Building)",
+                                 label=label("GBR/OFFICIAL|rel=GBR,JPN"))
+    coop.record_attendance(actor=alice, meeting=past, attendees=[ben, kenji, alice])
+    for project, moves in ((cbr, [DecisionKind.APPROVE_PROJECT, DecisionKind.APPROVE_PHASE,
+                                  DecisionKind.APPROVE_PHASE]),
+                           (aam, [DecisionKind.APPROVE_PROJECT, DecisionKind.APPROVE_PHASE])):
+        item = coop.add_agenda_item(actor=alice, meeting=past, project=project)
+        for kind in moves:
+            coop.record_decision(actor=ben, item=item, kind=kind, text="Agreed by both nations.")
+    coop.add_action(actor=alice, meeting=past, project=aam, owner=ben,
+                    title="Circulate the feasibility study plan", due_on=today - dt.timedelta(days=10))
+    coop.add_action(actor=alice, meeting=past, project=cbr, owner=kenji,
+                    title="Confirm the test site for phase 1", due_on=today + dt.timedelta(days=20))
+    minutes = coop.write_minutes(
+        actor=alice, meeting=past,
+        text_en="The panel approved both projects and took them to their current phases.",
+        text_ja="運営委員会は両計画を承認し、現在の段階に進めた。")
+    coop.approve_minutes(actor=ben, minutes=minutes)
+    coop.approve_minutes(actor=kenji, minutes=minutes)
+
+    upcoming = coop.schedule_meeting(actor=alice, held_on=today + dt.timedelta(days=30),
+                                     place="Tokyo (Ichigaya)", by_video=True,
+                                     label=label("GBR/OFFICIAL|rel=GBR,JPN"))
+    coop.add_agenda_item(actor=alice, meeting=upcoming, project=aam,
+                         title_en="Feasibility study: results and next phase",
+                         title_ja="実現可能性研究：結果と次段階")
+    coop.add_agenda_item(actor=alice, meeting=upcoming, title_en="Any other business",
+                         title_ja="その他")
+
+
+def _seed_visits(today: dt.date) -> None:
+    """Requests for visit in each state: approved, assured (awaiting the host), submitted
+    (awaiting assurance), refused and withdrawn."""
+    from entente.cooperation.models import Project
+    from entente.industry import services as industry
+
+    people = {u.username: u for u in User.objects.filter(
+        username__in=["alice", "ben", "haruka", "kenji", "yuki"])}
+    org = {o.code: o for o in Organisation.objects.all()}
+    uk, jp = LabelSpec.parse("GBR/OFFICIAL-SENSITIVE|rel=GBR,JPN"), LabelSpec.parse(
+        "JPN/TORIATSUKAI-CHUI|rel=GBR,JPN")
+    day = dt.timedelta(days=1)
+    aam = Project.objects.get(code="aam-feasibility")
+    approved = industry.request_visit(
+        people["ben"], host=org["sakura-heavy"], site="Nagoya works", kind="one_time",
+        first_day=today + 10 * day, last_day=today + 12 * day, level="HI", label=uk,
+        project=aam, purpose="Seeker integration working meeting")
+    industry.assure_visit(people["alice"], approved)
+    industry.approve_visit(people["haruka"], approved)
+    assured = industry.request_visit(
+        people["kenji"], host=org["albion-aero"], site="Filton works", kind="recurring",
+        first_day=today + 5 * day, last_day=today + 200 * day, level="SECRET", label=jp,
+        project=aam, purpose="Monthly design reviews of the feasibility study")
+    industry.assure_visit(people["haruka"], assured)
+    industry.request_visit(
+        people["yuki"], host=org["thames-protective"], site="Reading site", kind="one_time",
+        first_day=today + 20 * day, last_day=today + 21 * day, level="OFFICIAL-SENSITIVE",
+        label=jp, purpose="Protective equipment familiarisation")
+    refused = industry.request_visit(
+        people["ben"], host=org["kanto-tech"], site="Tsukuba campus", kind="emergency",
+        first_day=today + day, last_day=today + 2 * day, level="HI", label=uk,
+        purpose="Trial anomaly investigation", emergency_reason="Test rig failure")
+    industry.assure_visit(people["alice"], refused)
+    industry.refuse_visit(people["haruka"], refused, reason="Campus closed for the trials")
+    withdrawn = industry.request_visit(
+        people["kenji"], host=org["gbr-des"], site="Abbey Wood", kind="one_time",
+        first_day=today + 15 * day, last_day=today + 15 * day, level="OFFICIAL", label=jp,
+        purpose="Contract familiarisation")
+    industry.withdraw_visit(people["kenji"], withdrawn)
+
+
 def _years_from(day: dt.date, years: int) -> dt.date:
     """The same day ``years`` later (or earlier); 29 February becomes 28 February."""
     try:
@@ -250,6 +397,8 @@ def seed() -> bool:
                                  title=title, body=body, label=label_spec,
                                  label_applied_on=legacy)
         _seed_exchange()
+        _seed_cooperation(today)
+        _seed_visits(today)
     return True
 
 
