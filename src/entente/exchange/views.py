@@ -534,6 +534,7 @@ NOTIFICATION_TEXT = {
     "visit.assured": gettext_lazy("A request for visit awaits your authority's decision."),
     "visit.approved": gettext_lazy("A visit to your organisation was approved."),
     "visit.decided": gettext_lazy("A request for visit was decided."),
+    "visit.reviewed": gettext_lazy("An approved visit was reviewed for another year."),
 }
 
 

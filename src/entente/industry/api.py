@@ -98,6 +98,9 @@ class VisitOut(Schema):
     decided_by: str | None
     decided_at: dt.datetime | None
     reason: str
+    approved_until: dt.date | None = Field(
+        description="The last day the approval holds; a longer recurring visit is reviewed "
+                    "yearly by the host's security authority")
 
 
 class VisitPage(Schema):
@@ -155,7 +158,8 @@ def visit_row(visit: VisitRequest, nation: str | None, project: Any = None,
             "assured_level": visit.assured_level.key if visit.assured_level else None,
             "assured_until": visit.assured_until,
             "decided_by": visit.decided_by.username if visit.decided_by else None,
-            "decided_at": visit.decided_at, "reason": visit.reason}
+            "decided_at": visit.decided_at, "reason": visit.reason,
+            "approved_until": visit.approved_until}
 
 
 def _nation(request: HttpRequest) -> str | None:
@@ -332,6 +336,14 @@ def assure_visit(request: HttpRequest, visit_id: str) -> Any:
 def approve_visit(request: HttpRequest, visit_id: str, payload: NoteIn) -> Any:
     return _step(request, visit_id,
                  lambda v: services.approve_visit(request.user, v, payload.note))
+
+
+@router.post("/industry/visits/{visit_id}/review",
+             response={200: VisitOut, 404: Problem, 422: Problem},
+             summary="Review an approved recurring visit for another year (the host nation's "
+                     "security authority)")
+def review_visit(request: HttpRequest, visit_id: str) -> Any:
+    return _step(request, visit_id, lambda v: services.review_visit(request.user, v))
 
 
 @router.post("/industry/visits/{visit_id}/refuse",

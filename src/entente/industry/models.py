@@ -75,6 +75,9 @@ class VisitRequest(Protected):
                                    blank=True, related_name="+", verbose_name=_("decided by"))
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     reason = models.TextField(_("reason for the decision"), blank=True)
+    # An approval holds for a year at most: a longer recurring visit is reviewed each year by
+    # the host's security authority, which moves this date on by a year.
+    approved_until = models.DateField(_("approved until"), null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "id"]

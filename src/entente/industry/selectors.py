@@ -238,8 +238,9 @@ def approved_by_day(user: Any, first: dt.date, last: dt.date, *, host: str = "",
         raise IndustryError(_("The last day cannot be before the first day."))
     if (last - first).days + 1 > MAX_SPAN_DAYS:
         raise IndustryError(_("Show at most %(days)d days at once.") % {"days": MAX_SPAN_DAYS})
+    # Only the days an approval (or its yearly review) covers count as approved.
     queryset = VisitRequest.objects.filter(parties(user), state=VisitState.APPROVED,
-                                           first_day__lte=last, last_day__gte=first)
+                                           first_day__lte=last, approved_until__gte=first)
     if host:
         queryset = queryset.filter(host__code=host)
     if site.strip():
@@ -252,7 +253,7 @@ def approved_by_day(user: Any, first: dt.date, last: dt.date, *, host: str = "",
         day = first + dt.timedelta(days=offset)
         sites: dict[tuple[int, str], SiteVisits] = {}
         for visit in visits:
-            if visit.first_day <= day <= visit.last_day:
+            if visit.first_day <= day <= (visit.approved_until or visit.first_day):
                 key = (visit.host_id, visit.site)
                 if key not in sites:
                     sites[key] = SiteVisits(visit.host, visit.site, [])

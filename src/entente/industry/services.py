@@ -40,6 +40,10 @@ class IndustryError(ValueError):
 # one-time visit arranged at short notice, so it has the same limit.
 MAX_DAYS: dict[str, int] = {VisitKind.ONE_TIME: 30, VisitKind.EMERGENCY: 30,
                             VisitKind.RECURRING: 366}
+# Recurring visits for a project may last for the life of the project, reviewed every year.
+# A project has no end date on record, so "its life" is bounded at five years.
+PROJECT_RECURRING_MAX_DAYS = 5 * 365 + 1
+APPROVAL_DAYS = 365  # how long one approval (or one yearly review) holds
 
 
 def _today() -> dt.date:
@@ -229,10 +233,12 @@ def request_visit(actor: Any, *, host: Organisation, site: str, kind: str,
     if first_day < today:
         raise IndustryError(_("A visit cannot start in the past."))
     days = (last_day - first_day).days + 1
-    if days > MAX_DAYS[kind]:
+    longest = (PROJECT_RECURRING_MAX_DAYS if kind == VisitKind.RECURRING and project is not None
+               else MAX_DAYS[kind])
+    if days > longest:
         raise IndustryError(
             _("A visit of this kind (%(kind)s) lasts at most %(max)d days; this one would last "
-              "%(days)d.") % {"kind": VisitKind(kind).label, "max": MAX_DAYS[kind], "days": days})
+              "%(days)d.") % {"kind": VisitKind(kind).label, "max": longest, "days": days})
     if kind == VisitKind.EMERGENCY and not emergency_reason:
         raise IndustryError(_("Say why the visit is an emergency."))
     if kind != VisitKind.EMERGENCY:
@@ -320,16 +326,25 @@ def assure_visit(actor: Any, visit: VisitRequest) -> VisitRequest:
     return visit
 
 
-def approval_problem(visit: VisitRequest, on: dt.date | None = None) -> str | None:
-    """Why the visit cannot be approved on the day, or None if it can.
+def approval_end(visit: VisitRequest, start: dt.date) -> dt.date:
+    """The last day an approval (or a yearly review) starting on ``start`` holds: the visit's
+    last day, or a year on for a longer recurring visit."""
+    return min(visit.last_day, start + dt.timedelta(days=APPROVAL_DAYS - 1))
 
-    The visitor's clearance must be valid today and until the visit's last day, and dominate the
+
+def approval_problem(visit: VisitRequest, on: dt.date | None = None,
+                     until: dt.date | None = None) -> str | None:
+    """Why the visit cannot be approved on the day (for the period up to ``until``, by default
+    the first approval's end), or None if it can.
+
+    The visitor's clearance must be valid today and until the period's last day, and dominate the
     level to be accessed seen through the equivalence table in force (as the kernel sees a
     marking of another nation), both today and on the first day of the visit. If the host is a
     company or university, it must hold a facility clearance at that level for the whole visit
     (the kernel's facility rule: information at a level may not be accessed where the
     organisation is not cleared for it)."""
     on = on or _today()
+    until = until or approval_end(visit, visit.first_day)
     visitor = visit.visitor
     nation = visitor.nationality_id
     if not nation:
@@ -341,14 +356,14 @@ def approval_problem(visit: VisitRequest, on: dt.date | None = None) -> str | No
     if not held:
         return _("%(visitor)s holds no valid personnel security clearance.") % {
             "visitor": visitor.username}
-    covering = [c for c in held if c.valid_until >= visit.last_day]
+    covering = [c for c in held if c.valid_until >= until]
     if not covering:
         longest = max(held, key=lambda c: c.valid_until)
         return (_("%(visitor)s's clearance (%(level)s) ends on %(until)s, before the visit's "
                   "last day (%(last)s).")
                 % {"visitor": visitor.username, "level": longest.level.key,
                    "until": longest.valid_until.isoformat(),
-                   "last": visit.last_day.isoformat()})
+                   "last": until.isoformat()})
     best = covering[0]  # highest level first
     for day in sorted({on, max(on, visit.first_day)}):
         seen_as = reference.protection(day).as_seen_by(visit.level_id, nation)
@@ -367,7 +382,7 @@ def approval_problem(visit: VisitRequest, on: dt.date | None = None) -> str | No
         cleared = FacilityClearance.objects.filter(
             organisation=host, level__nation_id=host.nation_id,
             level__level__gte=visit.level.level, valid_from__lte=start,
-            valid_until__gte=visit.last_day).exists()
+            valid_until__gte=until).exists()
         if not cleared:
             return (_("%(host)s holds no facility security clearance at %(level)s or above "
                       "valid for the whole visit: information at that level may not be "
@@ -398,12 +413,41 @@ def approve_visit(actor: Any, visit: VisitRequest, note: str = "") -> VisitReque
         visit.state = VisitState.APPROVED
         visit.decided_by, visit.decided_at = actor, timezone.now()
         visit.reason = (note or "").strip()
-        visit.save(update_fields=["state", "decided_by", "decided_at", "reason"])
+        visit.approved_until = approval_end(visit, visit.first_day)
+        visit.save(update_fields=["state", "decided_by", "decided_at", "reason",
+                                  "approved_until"])
         audit.record("visit.approve", actor=actor, obj=visit, allowed=True,
                      detail={"host": visit.host.code, "site": visit.site,
-                             "level": visit.level.key})
+                             "level": visit.level.key,
+                             "until": visit.approved_until.isoformat()})
         notify([visit.host], "visit.approved", visit)
         notify([visit.owner], "visit.decided", visit)
+    return visit
+
+
+def review_visit(actor: Any, visit: VisitRequest) -> VisitRequest:
+    """The host nation's security authority reviews an approved recurring visit that lasts
+    longer than its approval: the approval then holds for another year (never past the last
+    day), under the same conditions as the first approval for that year."""
+    with audit.atomic():
+        visit = _locked(actor, visit, "visit.review")
+        host_nation = visit.host.nation_id
+        if authority_nation(actor) != host_nation:
+            raise _refuse("visit.review", actor,
+                          _("Only the security authority of the host nation (%(nation)s) may "
+                            "review an approved visit.") % {"nation": host_nation}, obj=visit)
+        if (visit.state != VisitState.APPROVED or visit.approved_until is None
+                or visit.approved_until >= visit.last_day):
+            raise IndustryError(_("Only an approved recurring visit whose approval ends before "
+                                  "its last day is reviewed."))
+        until = approval_end(visit, visit.approved_until + dt.timedelta(days=1))
+        if problem := approval_problem(visit, until=until):
+            raise _refuse("visit.review", actor, problem, obj=visit)
+        previous, visit.approved_until = visit.approved_until, until
+        visit.save(update_fields=["approved_until"])
+        audit.record("visit.review", actor=actor, obj=visit, allowed=True,
+                     detail={"from": previous.isoformat(), "until": until.isoformat()})
+        notify([visit.host, visit.owner], "visit.reviewed", visit)
     return visit
 
 

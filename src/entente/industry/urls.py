@@ -16,6 +16,7 @@ urlpatterns = [
     path("industry/visits/<str:visit_id>/assure/", views.visit_assure, name="visit_assure"),
     path("industry/visits/<str:visit_id>/approve/", views.visit_approve, name="visit_approve"),
     path("industry/visits/<str:visit_id>/refuse/", views.visit_refuse, name="visit_refuse"),
+    path("industry/visits/<str:visit_id>/review/", views.visit_review, name="visit_review"),
     path("industry/visits/<str:visit_id>/withdraw/", views.visit_withdraw,
          name="visit_withdraw"),
 ]

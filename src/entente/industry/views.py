@@ -196,6 +196,9 @@ def _visit_page(request: HttpRequest, visit: VisitRequest, form: DecisionForm | 
                        and authority == visit.visitor.nationality_id),
         "may_decide": may_decide,
         "may_withdraw": visit.is_open and visit.visitor_id == user.pk,
+        "may_review": (visit.state == VisitState.APPROVED and visit.approved_until is not None
+                       and visit.approved_until < visit.last_day
+                       and authority == visit.host.nation_id),
         "problem": (services.approval_problem(visit)
                     if may_decide and visit.state == VisitState.ASSURED else None),
         "form": form or DecisionForm(),
@@ -236,6 +239,12 @@ def visit_assure(request: HttpRequest, visit_id: str) -> HttpResponse:
 def visit_approve(request: HttpRequest, visit_id: str) -> HttpResponse:
     return _step(request, visit_id, services.approve_visit,
                  _("Visit approved. The host organisation has been informed."))
+
+
+@require_POST
+def visit_review(request: HttpRequest, visit_id: str) -> HttpResponse:
+    return _step(request, visit_id, lambda u, v, _r: services.review_visit(u, v),
+                 _("Visit reviewed: the approval holds for another year."))
 
 
 @require_POST

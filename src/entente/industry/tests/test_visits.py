@@ -16,7 +16,7 @@ from entente.industry.models import VisitRequest, VisitState
 from entente.industry.services import IndustryError
 from entente.industry.tests.conftest import approved, ask, days
 from entente.security.labels import LabelSpec, make_label
-from entente.security.models import AuditEvent, Clearance
+from entente.security.models import AuditEvent, Clearance, FacilityClearance
 from entente.security.selectors import NotFound
 from entente.testing import (
     authority,
@@ -359,3 +359,67 @@ def test_a_project_is_named_only_to_those_who_may_view_it(world):
         "project"] == "aam"
     with pytest.raises(NotFound):
         selectors.project_by_key(world.visitor, "aam")
+
+
+# --------------------------------------------------------------------------- yearly review
+
+
+def test_a_recurring_project_visit_may_last_years_and_is_reviewed_yearly(world):
+    community("aam-team")
+    project = Project.objects.create(
+        code="aam", name_en="Air-to-air missile", lead_nation_id="GBR",
+        community=community("aam-team"), proposed_by=world.uk_so,
+        owner=world.visitor.organisation,
+        label=make_label(LabelSpec.parse("GBR/OFFICIAL-SENSITIVE|rel=GBR,JPN|com=aam-team")))
+    engineer = make_user("eng", "GBR", clearance="SECRET", communities=["aam-team"])
+    # Without a project a recurring visit is at most a year; for a project, its life.
+    with pytest.raises(IndustryError, match="lasts at most 366 days"):
+        ask(world, visitor=engineer, kind="recurring", first=1, last=730)
+    visit = approved(world, visitor=engineer, kind="recurring", first=1, last=730,
+                     project=project)
+    assert visit.approved_until == days(365)          # one approval holds one year
+    listed = selectors.approved_by_day(world.jp_so, days(364), days(367))
+    assert [[v.pk for s in d.sites for v in s.visits] for d in listed] == [
+        [visit.pk], [visit.pk], [], []]
+
+    # Only the host's authority reviews; the visitor's clearance must last the new year.
+    with pytest.raises(IndustryError, match="security authority of the host nation"):
+        services.review_visit(world.uk_so, visit)
+    with pytest.raises(IndustryError, match=r"clearance .* ends on"):
+        services.review_visit(world.jp_so, visit)
+    assert VisitRequest.objects.get(pk=visit.pk).approved_until == days(365)
+    Clearance.objects.filter(user=engineer).update(valid_until=days(800))
+    with pytest.raises(IndustryError, match="holds no facility security clearance"):
+        services.review_visit(world.jp_so, visit)  # the host site's clearance must last too
+    FacilityClearance.objects.filter(organisation=world.host).update(valid_until=days(800))
+    services.review_visit(world.jp_so, visit)
+    assert VisitRequest.objects.get(pk=visit.pk).approved_until == days(730)  # the last day
+    assert [[v.pk for s in d.sites for v in s.visits] for d in selectors.approved_by_day(
+        world.jp_so, days(366), days(366))] == [[visit.pk]]
+    with pytest.raises(IndustryError, match="Only an approved recurring visit"):
+        services.review_visit(world.jp_so, visit)
+    event = AuditEvent.objects.get(action="visit.review", allowed=True)
+    assert event.details["until"] == days(730).isoformat()
+    assert Notification.objects.filter(kind="visit.reviewed", organisation=world.host).exists()
+
+
+def test_a_review_through_the_page_and_the_api(world):
+    community("aam-team")
+    project = Project.objects.create(
+        code="aam", name_en="Air-to-air missile", lead_nation_id="GBR",
+        community=community("aam-team"), proposed_by=world.uk_so,
+        owner=world.visitor.organisation,
+        label=make_label(LabelSpec.parse("GBR/OFFICIAL-SENSITIVE|rel=GBR,JPN|com=aam-team")))
+    engineer = make_user("eng", "GBR", clearance="SECRET", communities=["aam-team"])
+    Clearance.objects.filter(user=engineer).update(valid_until=days(1200))
+    FacilityClearance.objects.filter(organisation=world.host).update(valid_until=days(1200))
+    visit = approved(world, visitor=engineer, kind="recurring", first=1, last=1000,
+                     project=project)
+    page = verified_client(world.jp_so).get(reverse("industry:visit", args=[visit.pk]))
+    assert "Review for another year" in page.content.decode()
+    verified_client(world.jp_so).post(reverse("industry:visit_review", args=[visit.pk]))
+    assert VisitRequest.objects.get(pk=visit.pk).approved_until == days(730)
+    answer = verified_client(world.jp_so).post(f"/api/v1/industry/visits/{visit.pk}/review")
+    assert answer.status_code == 200 and answer.json()["approved_until"] == days(1000).isoformat()
+    refused = verified_client(world.uk_so).post(f"/api/v1/industry/visits/{visit.pk}/review")
+    assert refused.status_code == 422

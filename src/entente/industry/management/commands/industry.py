@@ -112,6 +112,9 @@ class Command(BaseCommand):
         p = verb("approve", "approve an assured request (the host nation's security authority)")
         p.add_argument("visit")
         p.add_argument("--note", default="")
+        p = verb("review", "review an approved recurring visit for another year (the host "
+                           "nation's security authority)")
+        p.add_argument("visit")
         p = verb("refuse", "refuse a request (the host nation's security authority)")
         p.add_argument("visit")
         p.add_argument("--reason", required=True)
@@ -157,7 +160,9 @@ class Command(BaseCommand):
                 "requested_at": when(visit.requested_at), "assured_at": when(visit.assured_at),
                 "assured_until": (visit.assured_until.isoformat() if visit.assured_until
                                   else None),
-                "decided_at": when(visit.decided_at)}
+                "decided_at": when(visit.decided_at),
+                "approved_until": (visit.approved_until.isoformat() if visit.approved_until
+                                   else None)}
 
     def _visit(self, visit: VisitRequest) -> None:
         data = self._visit_data(visit, selectors.project_of(self.user, visit))
@@ -182,6 +187,8 @@ class Command(BaseCommand):
             by = f" by {data['decided_by']}" if data["decided_by"] else ""
             lines.append(f"decided   {data['decided_at']}{by}"
                          + (f": {data['reason']}" if data["reason"] else ""))
+        if data["approved_until"]:
+            lines.append(f"approved  until {data['approved_until']}")
         lines += ["", data["banner"]]
         self.emit(data, text="\n".join(lines))
 
@@ -268,6 +275,10 @@ class Command(BaseCommand):
     def do_approve(self, visit: str, note: str, **_: Any) -> None:
         found = selectors.visit_for(self.user, visit)
         self._visit(services.approve_visit(self.user, found, note))
+
+    def do_review(self, visit: str, **_: Any) -> None:
+        found = selectors.visit_for(self.user, visit)
+        self._visit(services.review_visit(self.user, found))
 
     def do_refuse(self, visit: str, reason: str, **_: Any) -> None:
         found = selectors.visit_for(self.user, visit)
