@@ -223,6 +223,12 @@ def test_a_non_member_sees_none_of_the_projects_records(world):
     assert list(selectors.actions_for(outsider, overdue_on=timezone.localdate())) == []
     from entente.exchange import selectors as exchange_selectors
     assert exchange_selectors.visible_documents(outsider) == []
+    found = exchange_selectors.DocumentFilter(text="Trade study")
+    assert exchange_selectors.visible_documents(outsider, found) == []
+    assert exchange_selectors.count_visible_documents(outsider, found).value == 0
+    assert [d.pk for d in exchange_selectors.visible_documents(world.jp_officer, found)] == [
+        document.pk]
+    assert list(selectors.visible_projects(outsider, text="missile")) == []
     with pytest.raises(NotFound):
         exchange_selectors.document_for(outsider, document.pk)
 
