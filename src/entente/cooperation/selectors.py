@@ -27,6 +27,7 @@ from entente.cooperation.models import (
     PanelDecision,
     PanelMember,
     Participant,
+    Phase,
     PhaseChange,
     Project,
     ProjectDocument,
@@ -180,6 +181,14 @@ def projects_by_phase_and_nation(user: Any) -> list[dict[str, Any]]:
     """How many visible projects each (phase, lead nation) holds: counted in SQL."""
     return list(visible_projects(user).order_by().values("phase", "lead_nation_id")
                 .annotate(count=Count("pk")).order_by("lead_nation_id", "phase"))
+
+
+def proposals_awaiting_the_panel(user: Any, on: dt.date | None = None) -> QuerySet[Project]:
+    """Proposals the user may view that are on the agenda of no meeting from the day on: what
+    the panel's secretary has yet to put before the panel."""
+    on = on or timezone.localdate()
+    return (visible_projects(user, phase=Phase.PROPOSAL)
+            .exclude(agenda_items__meeting__held_on__gte=on).order_by("created_at", "code"))
 
 
 def upcoming_milestones(user: Any, *, within_days: int = 90,

@@ -519,7 +519,10 @@ def panel(request: HttpRequest) -> HttpResponse:
                       "cooperation.actionitem")
     role = _panel_role(user)
     officer = role in (PanelRole.CO_CHAIR, PanelRole.SECRETARY)
+    proposals = _listed(user, selectors.proposals_awaiting_the_panel(user, today),
+                        "cooperation.project")
     return render(request, "cooperation/panel.html", {
+        "proposals": [(p, project_url(p), marking(p.label)) for p in proposals],
         **_panel_composition(),
         "meetings": [(m, marking(m.label)) for m in meetings],
         "actions": [(a, project_url(a.project) if a.project else None) for a in actions],

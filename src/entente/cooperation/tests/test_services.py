@@ -319,3 +319,18 @@ def test_one_cannot_propose_a_project_one_could_not_read(world):
                                  label=LabelSpec.parse("GBR/TOP-SECRET|rel=GBR,JPN"),
                                  name_en="Too high")
     assert not Project.objects.filter(code="too-high").exists()
+
+
+def test_proposals_not_yet_on_an_agenda_are_listed_for_the_panel(world):
+    from django.urls import reverse
+
+    from entente.testing import verified_client
+
+    assert list(selectors.proposals_awaiting_the_panel(world.secretary)) == [world.project]
+    assert list(selectors.proposals_awaiting_the_panel(world.outsider)) == []
+    page = verified_client(world.secretary).get(reverse("cooperation:panel")).content.decode()
+    assert "Advanced air-to-air missile feasibility" in page
+    assert "Advanced air-to-air" not in verified_client(world.outsider).get(
+        reverse("cooperation:panel")).content.decode()
+    meeting_with_item(world)  # on the agenda of today's meeting: no longer waiting
+    assert list(selectors.proposals_awaiting_the_panel(world.secretary)) == []
