@@ -17,6 +17,7 @@ call ``export_pdf``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import tempfile
 import uuid
@@ -84,14 +85,31 @@ def find_cjk_font(candidates: Sequence[tuple[str, int]] = FONT_CANDIDATES) -> Cj
 
 
 def _truetype_subset(font: CjkFont, text: Iterable[str], target: Path) -> Path:
-    """The glyphs ``text`` needs, as a small TrueType file at ``target``.
+    """The glyphs ``text`` needs, as a small TrueType file at ``target`` (from a per-process
+    cache of recent subsets: exporting the same document again, or to another reader of the
+    same nation, needs the same glyphs, and subsetting takes about half a second)."""
+    characters = frozenset({ord(c) for chunk in text for c in chunk} | set(range(0x20, 0x7F)))
+    target.write_bytes(_subset_bytes(font, characters))
+    return target
+
+
+@functools.lru_cache(maxsize=64)
+def _subset_bytes(font: CjkFont, characters: frozenset[int]) -> bytes:
+    """The subset as bytes (glyph outlines of a public font: nothing classified is kept)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "subset.ttf"
+        _make_subset(font, characters, path)
+        return path.read_bytes()
+
+
+def _make_subset(font: CjkFont, characters: frozenset[int], target: Path) -> None:
+    """Write the subset of ``font`` holding ``characters`` to ``target``.
 
     Noto Sans CJK is CID-keyed CFF, which fpdf2 embeds with a custom encoding CMap that some
     extractors (pypdf among them) cannot read back: they see one byte per character and the text
     is lost. Subset first (a few hundred glyphs), then convert the outlines to TrueType
     quadratics, and fpdf2 writes the plain Identity-H encoding every reader understands. The
     subset also keeps the PDF small: a few hundred kilobytes at most, not the 16 MB collection."""
-    characters = {ord(c) for chunk in text for c in chunk} | set(range(0x20, 0x7F))
     ttfont = TTFont(str(font.path), fontNumber=font.index, lazy=True)
     options = ft_subset.Options()
     options.layout_features = []
@@ -129,7 +147,6 @@ def _truetype_subset(font: CjkFont, text: Iterable[str], target: Path) -> Path:
         ttfont.sfntVersion = "\0\1\0\0"
     ttfont.save(str(target))
     ttfont.close()
-    return target
 
 
 def _size(n: int) -> str:
