@@ -7,8 +7,7 @@ and a missing id are the same 404 page. Errors a person can act on (``Cooperatio
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -50,10 +49,9 @@ from entente.cooperation.models import (
 )
 from entente.cooperation.services import CooperationError
 from entente.core.models import Nation, Role
-from entente.security import reference
 from entente.security.kernel import record_listing
-from entente.security.labels import Banner, LabelError, banner
-from entente.security.models import Label
+from entente.security.labels import LabelError, banner
+from entente.security.pages import not_found_is_404, page_banners, reader_nation
 from entente.security.selectors import NotFound
 
 GET_POST = require_http_methods(["GET", "POST"])
@@ -63,26 +61,6 @@ PART_LIMIT = 500  # the most rows of one part of a project or meeting shown on i
 RESERVED_KEYS = frozenset({"new", "dashboard"})
 
 # --------------------------------------------------------------------------- helpers
-
-
-@contextmanager
-def not_found_is_404() -> Iterator[None]:
-    """A selector's or service's NotFound (missing or forbidden, never told apart) is a 404."""
-    try:
-        yield
-    except NotFound:
-        raise Http404 from None
-
-
-def _nation(request: HttpRequest) -> str | None:
-    return getattr(request.user, "nationality_id", None)
-
-
-def _banners(request: HttpRequest) -> Callable[[Label], Banner]:
-    """Banners for many rows with one look-up of the day's reference data."""
-    protection = reference.protection(timezone.localdate())
-    nation = _nation(request)
-    return lambda label: banner(label, nation, protection=protection)
 
 
 def _listed(user: Any, rows: Any, what: str) -> list[Any]:
@@ -145,7 +123,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
         page = 1
     projects = selectors.list_projects(request.user, offset=(page - 1) * selectors.PAGE_SIZE,
                                        phase=phase, lead_nation=lead_nation, text=text)
-    marking = _banners(request)
+    marking = page_banners(request)
     return render(request, "cooperation/project_list.html", {
         "form": form, "total": total, "page": page, "pages": pages,
         "previous": page - 1 if page > 1 else None, "next": page + 1 if page < pages else None,
@@ -184,7 +162,7 @@ def _project_page(request: HttpRequest, project: Project,
     and errors (the page then answers 400)."""
     user = request.user
     today = timezone.localdate()
-    marking = _banners(request)
+    marking = page_banners(request)
     participants = _listed(user, selectors.participants_of(user, project),
                            "cooperation.participant")
     contractors = selectors.cleared_contractors(user, project)
@@ -220,7 +198,7 @@ def _project_page(request: HttpRequest, project: Project,
     failed = next(iter(bound), None) if bound else None
     context = {
         "project": project, "key": project_key(project),
-        "banner": banner(project.label, _nation(request)),
+        "banner": banner(project.label, reader_nation(request)),
         "participants": participants,
         "contractors": contractors,
         "shares": shares,
@@ -425,7 +403,7 @@ def project_document_create(request: HttpRequest, key: str) -> HttpResponse:
             return redirect("exchange:document", document.pk)
     return render(request, "cooperation/project_document_form.html", {
         "form": form, "project": project, "project_url": project_url(project),
-        "banner": banner(project.label, _nation(request)),
+        "banner": banner(project.label, reader_nation(request)),
     }, status=400 if form.errors else 200)
 
 
@@ -513,7 +491,7 @@ def _panel_composition() -> dict[str, Any]:
 def panel(request: HttpRequest) -> HttpResponse:
     user = request.user
     today = timezone.localdate()
-    marking = _banners(request)
+    marking = page_banners(request)
     meetings = selectors.list_meetings(user, limit=LIST_LIMIT)
     actions = _listed(user, selectors.actions_for(user, overdue_on=today),
                       "cooperation.actionitem")
@@ -559,7 +537,7 @@ def _meeting_page(request: HttpRequest, meeting: Meeting,
     decision), shown in its place with its input and errors (the page then answers 400)."""
     user = request.user
     today = timezone.localdate()
-    marking = _banners(request)
+    marking = page_banners(request)
     agenda = _listed(user, selectors.agenda_of(user, meeting), "cooperation.agendaitem")
     decisions = _listed(user, selectors.decisions_of(user, meeting),
                         "cooperation.paneldecision")
@@ -605,10 +583,10 @@ def _meeting_page(request: HttpRequest, meeting: Meeting,
     approval_rows = [(nation, given.get(nation))
                      for nation in sorted({c.user.nationality_id for c in chairs} | set(given))]
     may_approve = (minutes is not None and not minutes.is_final and role == PanelRole.CO_CHAIR
-                   and _nation(request) not in given)
+                   and reader_nation(request) not in given)
     return render(request, "cooperation/meeting_detail.html", {
         "meeting": meeting,
-        "banner": banner(meeting.label, _nation(request)),
+        "banner": banner(meeting.label, reader_nation(request)),
         "attendees": attendees,
         "items": items,
         "actions": [(a, a.is_overdue(today),

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -41,36 +40,16 @@ from entente.exchange.models import (
     RequestState,
 )
 from entente.exchange.services import ExchangeError, IncomingFile
-from entente.security import kernel, reference
+from entente.security import kernel
 from entente.security.kernel import Action
-from entente.security.labels import Banner, LabelError, banner
-from entente.security.models import Label
+from entente.security.labels import LabelError, banner
+from entente.security.pages import not_found_is_404, page_banners, reader_nation
 from entente.security.selectors import NotFound
 
 GET_POST = require_http_methods(["GET", "POST"])
 LIST_LIMIT = 200
 
 # --------------------------------------------------------------------------- helpers
-
-
-@contextmanager
-def not_found_is_404() -> Iterator[None]:
-    """A selector's or service's NotFound (missing or forbidden, never told apart) is a 404."""
-    try:
-        yield
-    except NotFound:
-        raise Http404 from None
-
-
-def _nation(request: HttpRequest) -> str | None:
-    return getattr(request.user, "nationality_id", None)
-
-
-def _banners(request: HttpRequest) -> Callable[[Label], Banner]:
-    """Banners for many rows with one look-up of the day's reference data."""
-    protection = reference.protection(timezone.localdate())
-    nation = _nation(request)
-    return lambda label: banner(label, nation, protection=protection)
 
 
 def _done(request: HttpRequest, url: str) -> HttpResponse:
@@ -122,7 +101,7 @@ def _version_page(request: HttpRequest, document: Document, version: DocumentVer
         "body": selectors.version_body(version),
         "attachments": selectors.attachments_of(user, version),
         "versions": selectors.versions_of(user, document),
-        "banner": banner(version.label, _nation(request)),
+        "banner": banner(version.label, reader_nation(request)),
         "owned": document.owner_id == getattr(user, "organisation_id", None),
         "pdf_available": _pdf_exporter() is not None,
     })
@@ -160,7 +139,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
         page = 1
     documents = selectors.visible_documents(request.user, where,
                                             offset=(page - 1) * selectors.PAGE_SIZE)
-    marking = _banners(request)
+    marking = page_banners(request)
     return render(request, "exchange/document_list.html", {
         "form": form, "total": total, "page": page, "pages": pages,
         "previous": page - 1 if page > 1 else None, "next": page + 1 if page < pages else None,
@@ -239,7 +218,7 @@ def version_create(request: HttpRequest, document_id: str) -> HttpResponse:
         form = VersionForm(initial={"body": selectors.version_body(current),
                                     "keep_attachments": True})
     return _show(request, "version_form.html", {
-        "form": form, "document": document, "banner": banner(document.label, _nation(request))},
+        "form": form, "document": document, "banner": banner(document.label, reader_nation(request))},
         form)
 
 
@@ -247,7 +226,7 @@ def version_create(request: HttpRequest, document_id: str) -> HttpResponse:
 def attachment_download(request: HttpRequest, attachment_id: str) -> HttpResponseBase:
     with not_found_is_404():
         attachment = selectors.attachment_for(request.user, attachment_id)
-    return attachment_response(attachment, _nation(request))
+    return attachment_response(attachment, reader_nation(request))
 
 
 @require_POST
@@ -270,7 +249,7 @@ def document_pdf(request: HttpRequest, document_id: str) -> HttpResponse:
     safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in str(number))
     response["Content-Disposition"] = f'attachment; filename="{document.pk}-export-{safe}.pdf"'
     response["X-Entente-Label"] = version.label.canonical
-    response["X-Entente-Banner"] = banner(version.label, _nation(request)).text()
+    response["X-Entente-Banner"] = banner(version.label, reader_nation(request)).text()
     response["Cache-Control"] = "no-store"
     return response
 
@@ -314,7 +293,7 @@ def transmission_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Sent to %(recipient)s.")
                              % {"recipient": transmission.recipient.name})
             return redirect("exchange:transmission", transmission.pk)
-    marking = _banners(request)
+    marking = page_banners(request)
     return _show(request, "transmission_form.html", {
         "form": form, "candidates": [(d, marking(d.label)) for d in documents]}, form)
 
@@ -323,7 +302,7 @@ def transmission_create(request: HttpRequest) -> HttpResponse:
 def transmission_detail(request: HttpRequest, transmission_id: str) -> HttpResponse:
     with not_found_is_404():
         transmission = selectors.transmission_for(request.user, transmission_id)
-    marking = _banners(request)
+    marking = page_banners(request)
     items = [(item, version, marking(version.label))
              for item, version in selectors.items_visible_to(request.user, transmission)]
     org = getattr(request.user, "organisation_id", None)
@@ -431,7 +410,7 @@ def release_request_create(request: HttpRequest, document_id: str) -> HttpRespon
             return redirect("exchange:requests")
     return _show(request, "request_form.html", {
         "form": form, "document": document, "kind": "release",
-        "banner": banner(document.label, _nation(request))}, form)
+        "banner": banner(document.label, reader_nation(request))}, form)
 
 
 @GET_POST
@@ -453,7 +432,7 @@ def downgrade_request_create(request: HttpRequest, document_id: str) -> HttpResp
             return redirect("exchange:requests")
     return _show(request, "request_form.html", {
         "form": form, "document": document, "kind": "downgrade",
-        "banner": banner(document.label, _nation(request))}, form)
+        "banner": banner(document.label, reader_nation(request))}, form)
 
 
 # --------------------------------------------------------------------------- loss or compromise
@@ -484,7 +463,7 @@ def loss_report_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Reported. Both nations' security authorities have "
                                         "been notified."))
             return redirect("exchange:loss_report", report.pk)
-    marking = _banners(request)
+    marking = page_banners(request)
     return _show(request, "loss_report_form.html", {
         "form": form, "candidates": [(d, marking(d.label)) for d in documents]}, form)
 
@@ -513,7 +492,7 @@ def loss_report_detail(request: HttpRequest, report_id: str) -> HttpResponse:
                 return redirect("exchange:loss_report", report.pk)
     elif request.method == "POST":
         raise Http404
-    marking = _banners(request)
+    marking = page_banners(request)
     documents = [(d, marking(d.label)) for d in selectors.report_documents(user, report)]
     return _show(request, "loss_report_detail.html",
                  {"report": report, "documents": documents, "form": form}, form)

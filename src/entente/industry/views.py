@@ -10,12 +10,11 @@ re-shown with their input and answers 400.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,31 +32,11 @@ from entente.industry.forms import (
 )
 from entente.industry.models import VisitRequest, VisitState
 from entente.industry.services import IndustryError
-from entente.security import reference
-from entente.security.labels import Banner, LabelError, banner
-from entente.security.models import Label
+from entente.security.labels import LabelError, banner
+from entente.security.pages import not_found_is_404, page_banners, reader_nation
 from entente.security.selectors import NotFound
 
 GET_POST = require_http_methods(["GET", "POST"])
-
-
-@contextmanager
-def not_found_is_404() -> Iterator[None]:
-    """A selector's or service's NotFound (missing or forbidden, never told apart) is a 404."""
-    try:
-        yield
-    except NotFound:
-        raise Http404 from None
-
-
-def _nation(request: HttpRequest) -> str | None:
-    return getattr(request.user, "nationality_id", None)
-
-
-def _banners(request: HttpRequest) -> Callable[[Label], Banner]:
-    protection = reference.protection(timezone.localdate())
-    nation = _nation(request)
-    return lambda label: banner(label, nation, protection=protection)
 
 
 def _show(request: HttpRequest, template: str, context: dict[str, Any],
@@ -145,7 +124,7 @@ def visit_list(request: HttpRequest) -> HttpResponse:
         page = 1
     visits = selectors.list_visits(request.user, where,
                                    offset=(page - 1) * selectors.PAGE_SIZE)
-    marking = _banners(request)
+    marking = page_banners(request)
     return render(request, "industry/visit_list.html", {
         "form": form, "total": total, "page": page, "pages": pages,
         "previous": page - 1 if page > 1 else None, "next": page + 1 if page < pages else None,
@@ -190,7 +169,7 @@ def _visit_page(request: HttpRequest, visit: VisitRequest, form: DecisionForm | 
     authority = services.authority_nation(user)
     may_decide = visit.is_open and authority == visit.host.nation_id
     return render(request, "industry/visit_detail.html", {
-        "visit": visit, "banner": banner(visit.label, _nation(request)),
+        "visit": visit, "banner": banner(visit.label, reader_nation(request)),
         "project": selectors.project_of(user, visit),
         "may_assure": (visit.state == VisitState.SUBMITTED
                        and authority == visit.visitor.nationality_id),
@@ -270,7 +249,7 @@ def visits_by_day(request: HttpRequest) -> HttpResponse:
                                          site=data.get("site", ""))
     except IndustryError as exc:
         error = str(exc)
-    marking = _banners(request)
+    marking = page_banners(request)
     return render(request, "industry/visits_by_day.html", {
         "form": form, "first": first, "last": last, "error": error,
         "days": [(d.day, [(s, [(v, marking(v.label)) for v in s.visits]) for s in d.sites])
