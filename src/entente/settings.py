@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "entente.exchange",
     "entente.cooperation",
     "entente.industry",
+    "entente.logistics",
 ]
 
 MIDDLEWARE = [
