@@ -3,8 +3,12 @@ times in the node's zone. One place, so every command's output looks the same.""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import unicodedata
+import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -15,6 +19,23 @@ Columns = Sequence[tuple[str, str]]  # (key, heading)
 def when(value: Any) -> str | None:
     """A datetime as local ISO 8601 to the second; None stays None."""
     return timezone.localtime(value).isoformat(timespec="seconds") if value else None
+
+
+def jsonable(value: Any) -> Any:
+    """``json.dumps``'s ``default`` for API answers: times in the node's zone to the second, dates
+    in ISO 8601, UUIDs and Decimals as text; any other type is an error."""
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def plain(rows: Any) -> Any:
+    """Rows with dates and times as the JSON output shows them (for the text tables)."""
+    return json.loads(json.dumps(rows, ensure_ascii=False, default=jsonable))
 
 
 def _width(text: str) -> int:

@@ -17,55 +17,38 @@ acting as a named user.
     entente cooperation approve-minutes MEETING --as ben
 
 Every read is a selector and every change a service, so the kernel decides (and the audit log
-records, with source ``cli``) exactly as for the web and the API. A project or meeting one may not
-see and one that does not exist both print "Not found." and exit 1; a request that cannot be done
-as asked prints why and exits 2. ``--json`` prints what the API answers, as JSON.
+records) exactly as for the web and the API; ``--json`` prints what the API answers. ``--as``,
+``--json``, ``--language`` and the exit statuses are :class:`entente.core.commands.DomainCommand`'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import uuid
-from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone, translation
+from django.core.management.base import CommandParser
+from django.utils import timezone
 
 from entente.cooperation import api, selectors, services
 from entente.cooperation.models import DecisionKind, ParticipantRole, Phase
 from entente.cooperation.services import CooperationError
-from entente.core.cli_output import Columns, table
+from entente.core.cli_output import plain, table
+from entente.core.commands import DomainCommand, Subcommand
 from entente.core.models import Organisation
 from entente.exchange.services import ExchangeError
-from entente.security import audit
-from entente.security.labels import LabelError, LabelSpec
+from entente.security.labels import LabelSpec
 from entente.security.selectors import NotFound
 
-NOT_FOUND = "Not found."
 
-
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = ("Joint projects and the joint steering panel as a named user: every subcommand takes "
             "--as USERNAME, and the kernel decides and the audit log records as for the web.")
+    errors = (CooperationError, ExchangeError)
+    api_json = True
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        common = CommandParser(add_help=False)
-        common.add_argument("--as", dest="actor", required=True, metavar="USERNAME",
-                            help="act as this user; the kernel decides as for the web")
-        common.add_argument("--json", dest="as_json", action="store_true",
-                            help="machine-readable output (what the API answers)")
-        common.add_argument("--language", default="en", choices=["en", "ja"],
-                            help="language of error messages")
-        sub = parser.add_subparsers(dest="verb", required=True)
-
-        def verb(name: str, help: str) -> CommandParser:
-            return sub.add_parser(name, parents=[common], help=help)
-
+    def add_subcommands(self, verb: Subcommand) -> None:
         def project_verb(name: str, help: str) -> CommandParser:
             p = verb(name, help)
             p.add_argument("project", help="the project's code or id")
@@ -181,31 +164,7 @@ class Command(BaseCommand):
         p.add_argument("--revision", type=int, default=None,
                        help="the revision you read (refused if they changed since)")
 
-    def handle(self, *args: Any, verb: str, actor: str, as_json: bool, language: str,
-               **options: Any) -> None:
-        self.as_json = as_json
-        user = get_user_model().objects.filter(username=actor).first()
-        if user is None:
-            raise CommandError(f"No user '{actor}'.", returncode=2)
-        self.user = user
-        action: Callable[..., None] = getattr(self, "do_" + verb.replace("-", "_"))
-        with translation.override(language), audit.source("cli"):
-            try:
-                action(**options)
-            except NotFound:
-                raise CommandError(NOT_FOUND, returncode=1) from None
-            except (CooperationError, ExchangeError, LabelError) as exc:
-                raise CommandError(str(exc), returncode=2) from None
-
-    # ------------------------------------------------------------------ output
-
-    def emit(self, data: Any, columns: Columns | None = None, text: str = "") -> None:
-        if self.as_json:
-            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_jsonable))
-        elif columns is not None:
-            self.stdout.write(table(_plain(data), columns))
-        else:
-            self.stdout.write(text)
+    # ------------------------------------------------------------------ lookups
 
     def _project(self, key: str) -> Any:
         return selectors.project_for(self.user, key)
@@ -254,18 +213,18 @@ class Command(BaseCommand):
                  f"{found.owner.code}; proposed by {found.proposed_by.username}"]
         lines += [s for s in (found.description_en, found.description_ja) if s]
         lines += ["", f"Cost shares: {shares}", "", "Participants:",
-                  table(_plain(data["participants"]), [("organisation", "ORG"),
-                                                        ("nation", "NATION"),
-                                                        ("role", "ROLE"),
-                                                        ("joined_on", "JOINED")]),
+                  table(plain(data["participants"]), [("organisation", "ORG"),
+                                                      ("nation", "NATION"),
+                                                      ("role", "ROLE"),
+                                                      ("joined_on", "JOINED")]),
                   "", "Milestones:",
-                  table(_plain(data["milestones"]), [("id", "ID"), ("due_on", "DUE"),
-                                                      ("done_on", "DONE"),
-                                                      ("overdue", "OVERDUE"),
-                                                      ("title_en", "TITLE")]),
+                  table(plain(data["milestones"]), [("id", "ID"), ("due_on", "DUE"),
+                                                    ("done_on", "DONE"),
+                                                    ("overdue", "OVERDUE"),
+                                                    ("title_en", "TITLE")]),
                   "", "Classification guide:",
-                  table(_plain(data["guide"]), [("id", "ID"), ("is_default", "DEFAULT"),
-                                                 ("label", "LABEL"), ("topic_en", "TOPIC")]),
+                  table(plain(data["guide"]), [("id", "ID"), ("is_default", "DEFAULT"),
+                                               ("label", "LABEL"), ("topic_en", "TOPIC")]),
                   "", f"Security instruction: revision {psi['revision']}", "", mark]
         self.emit(data, text="\n".join(lines))
 
@@ -425,13 +384,13 @@ class Command(BaseCommand):
             return self.emit(data)
         self.emit(data, text="\n".join([
             f"{found.code}: now {found.phase}", "", "Phase changes:",
-            table(_plain(data["phases"]), [("changed_at", "WHEN"), ("from_phase", "FROM"),
-                                            ("to_phase", "TO"), ("decision", "DECISION"),
-                                            ("changed_by", "BY")]),
+            table(plain(data["phases"]), [("changed_at", "WHEN"), ("from_phase", "FROM"),
+                                          ("to_phase", "TO"), ("decision", "DECISION"),
+                                          ("changed_by", "BY")]),
             "", "Decisions of the panel:",
-            table(_plain(data["decisions"]), [("id", "ID"), ("held_on", "MEETING ON"),
-                                               ("kind", "DECISION"), ("to_phase", "TO"),
-                                               ("text", "TEXT")])]))
+            table(plain(data["decisions"]), [("id", "ID"), ("held_on", "MEETING ON"),
+                                             ("kind", "DECISION"), ("to_phase", "TO"),
+                                             ("text", "TEXT")])]))
 
     def do_contractors(self, project: str, **_: Any) -> None:
         rows = api.contractors_of(self.user, self._project(project))
@@ -452,18 +411,18 @@ class Command(BaseCommand):
             return self.emit(data)
         self.emit(data, text="\n".join([
             "Projects by phase and lead nation:",
-            table(_plain(data["projects"]), [("lead_nation", "LEAD"), ("phase", "PHASE"),
-                                              ("count", "PROJECTS")]),
+            table(plain(data["projects"]), [("lead_nation", "LEAD"), ("phase", "PHASE"),
+                                            ("count", "PROJECTS")]),
             "", f"Milestones due within {days} days:",
-            table(_plain(data["upcoming_milestones"]), [("due_on", "DUE"),
-                                                         ("project", "PROJECT"),
-                                                         ("overdue", "OVERDUE"),
-                                                         ("title_en", "TITLE")]),
+            table(plain(data["upcoming_milestones"]), [("due_on", "DUE"),
+                                                       ("project", "PROJECT"),
+                                                       ("overdue", "OVERDUE"),
+                                                       ("title_en", "TITLE")]),
             "", "Overdue actions:",
-            table(_plain(data["overdue_actions"]), [("id", "ID"), ("due_on", "DUE"),
-                                                     ("owner", "OWNER"),
-                                                     ("project", "PROJECT"),
-                                                     ("title", "ACTION")])]))
+            table(plain(data["overdue_actions"]), [("id", "ID"), ("due_on", "DUE"),
+                                                   ("owner", "OWNER"),
+                                                   ("project", "PROJECT"),
+                                                   ("title", "ACTION")])]))
 
     # ------------------------------------------------------------------ the panel
 
@@ -490,14 +449,14 @@ class Command(BaseCommand):
         lines = [mark, "", f"Steering panel, {meeting.held_on.isoformat()}, {where}  "
                            f"({meeting.pk})",
                  "Attendees: " + (", ".join(data["attendees"]) or "(not recorded)"), "",
-                 "Agenda:", table(_plain(data["agenda"]), [("id", "ITEM"), ("position", "#"),
-                                                            ("project", "PROJECT"),
-                                                            ("title_en", "TITLE"),
-                                                            ("title_ja", "")]),
-                 "", "Decisions:", table(_plain(data["decisions"]), [
+                 "Agenda:", table(plain(data["agenda"]), [("id", "ITEM"), ("position", "#"),
+                                                          ("project", "PROJECT"),
+                                                          ("title_en", "TITLE"),
+                                                          ("title_ja", "")]),
+                 "", "Decisions:", table(plain(data["decisions"]), [
                      ("id", "ID"), ("item", "ITEM"), ("project", "PROJECT"),
                      ("kind", "DECISION"), ("to_phase", "TO"), ("text", "TEXT")]),
-                 "", "Actions:", table(_plain(data["actions"]), [
+                 "", "Actions:", table(plain(data["actions"]), [
                      ("id", "ID"), ("due_on", "DUE"), ("status", "STATUS"),
                      ("owner", "OWNER"), ("project", "PROJECT"), ("title", "ACTION")]), ""]
         minutes = data["minutes"]
@@ -585,21 +544,6 @@ class Command(BaseCommand):
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).isoformat(timespec="seconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID | Decimal):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _plain(rows: Any) -> Any:
-    """Rows with dates and times as the JSON output shows them (for the text tables)."""
-    return json.loads(json.dumps(rows, ensure_ascii=False, default=_jsonable))
 
 
 def _parse_pairs(pairs: list[str]) -> dict[str, str]:

@@ -7,9 +7,8 @@
     entente exchange send --as ben --to jpn-atla DOCUMENT_ID...
 
 Every read is a selector and every change a service, so the kernel decides (and the audit log
-records, with source ``cli``) exactly as for the web. A forbidden id and a missing one both print
-"Not found." and exit 1; a request that cannot be done as asked prints why and exits 2.
-``--json`` prints machine-readable output instead of tables.
+records) exactly as for the web. ``--as``, ``--json``, ``--language`` and the exit statuses are
+:class:`entente.core.commands.DomainCommand`'s.
 """
 
 from __future__ import annotations
@@ -19,18 +18,16 @@ import csv
 import datetime as dt
 import errno
 import hashlib
-import json
 import mimetypes
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone, translation
+from django.utils import timezone
 
-from entente.core.cli_output import Columns, table, when
+from entente.core.cli_output import table, when
+from entente.core.commands import DomainCommand, Subcommand
 from entente.core.models import Organisation
 from entente.exchange import selectors, services
 from entente.exchange.api import holding_row
@@ -38,29 +35,16 @@ from entente.exchange.models import Channel, OriginatorRequest
 from entente.exchange.services import ExchangeError, IncomingFile
 from entente.security import audit, reference
 from entente.security.kernel import Action
-from entente.security.labels import LabelError, LabelSpec, banner
+from entente.security.labels import LabelSpec, banner
 from entente.security.selectors import NotFound
 
-NOT_FOUND = "Not found."
 
-
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = ("The classified exchange as a named user: every subcommand takes --as USERNAME, and "
             "the kernel decides and the audit log records as for the web.")
+    errors = (ExchangeError,)
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        common = CommandParser(add_help=False)
-        common.add_argument("--as", dest="actor", required=True, metavar="USERNAME",
-                            help="act as this user; the kernel decides as for the web")
-        common.add_argument("--json", dest="as_json", action="store_true",
-                            help="machine-readable output")
-        common.add_argument("--language", default="en", choices=["en", "ja"],
-                            help="language of error messages")
-        sub = parser.add_subparsers(dest="verb", required=True)
-
-        def verb(name: str, help: str) -> CommandParser:
-            return sub.add_parser(name, parents=[common], help=help)
-
+    def add_subcommands(self, verb: Subcommand) -> None:
         p = verb("list", "documents you may view")
         p.add_argument("--q", default="", help="search text (English or Japanese)")
         p.add_argument("--originator", default="")
@@ -119,31 +103,7 @@ class Command(BaseCommand):
         p = verb("notifications", "your organisation's inbox")
         p.add_argument("--unread", action="store_true")
 
-    def handle(self, *args: Any, verb: str, actor: str, as_json: bool, language: str,
-               **options: Any) -> None:
-        self.as_json = as_json
-        user = get_user_model().objects.filter(username=actor).first()
-        if user is None:
-            raise CommandError(f"No user '{actor}'.", returncode=2)
-        self.user, self.nation = user, getattr(user, "nationality_id", None)
-        action: Callable[..., None] = getattr(self, "do_" + verb.replace("-", "_"))
-        with translation.override(language), audit.source("cli"):
-            try:
-                action(**options)
-            except NotFound:
-                raise CommandError(NOT_FOUND, returncode=1) from None
-            except (ExchangeError, LabelError) as exc:
-                raise CommandError(str(exc), returncode=2) from None
-
     # ------------------------------------------------------------------ output
-
-    def emit(self, data: Any, columns: Columns | None = None, text: str = "") -> None:
-        if self.as_json:
-            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-        elif columns is not None:
-            self.stdout.write(table(data, columns))
-        else:
-            self.stdout.write(text)
 
     def _banner(self, label: Any) -> str:
         return banner(label, self.nation).text()

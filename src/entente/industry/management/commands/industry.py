@@ -18,33 +18,27 @@
     entente industry by-day --as USER [--from D] [--until D] [--host ORG] [--site S]
 
 Every read is a selector and every change a service, so the kernel decides (and the audit log
-records, with source ``cli``) exactly as for the web. A forbidden id and a missing one both print
-"Not found." and exit 1; a request that cannot be done as asked prints why and exits 2.
-``--json`` prints machine-readable output instead of tables.
+records) exactly as for the web. ``--as``, ``--json``, ``--language`` and the exit statuses are
+:class:`entente.core.commands.DomainCommand`'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone, translation
+from django.utils import timezone
 
-from entente.core.cli_output import Columns, table, when
+from entente.core.cli_output import when
+from entente.core.commands import DomainCommand, Subcommand
 from entente.core.models import Organisation
 from entente.industry import selectors, services
 from entente.industry.api import facility_row, visit_row
 from entente.industry.models import VisitKind, VisitRequest, VisitState
 from entente.industry.services import IndustryError
-from entente.security import audit, reference
-from entente.security.labels import LabelError, LabelSpec
+from entente.security import reference
+from entente.security.labels import LabelSpec
 from entente.security.selectors import NotFound
-
-NOT_FOUND = "Not found."
 
 
 def _day(text: str) -> dt.date:
@@ -54,24 +48,13 @@ def _day(text: str) -> dt.date:
         raise IndustryError(f"'{text}' is not a date (YYYY-MM-DD).") from None
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = ("Facility security clearances and requests for visit as a named user: every "
             "subcommand takes --as USERNAME, and the kernel decides and the audit log records "
             "as for the web.")
+    errors = (IndustryError,)
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        common = CommandParser(add_help=False)
-        common.add_argument("--as", dest="actor", required=True, metavar="USERNAME",
-                            help="act as this user; the kernel decides as for the web")
-        common.add_argument("--json", dest="as_json", action="store_true",
-                            help="machine-readable output")
-        common.add_argument("--language", default="en", choices=["en", "ja"],
-                            help="language of error messages")
-        sub = parser.add_subparsers(dest="verb", required=True)
-
-        def verb(name: str, help: str) -> CommandParser:
-            return sub.add_parser(name, parents=[common], help=help)
-
+    def add_subcommands(self, verb: Subcommand) -> None:
         p = verb("facilities", "the register of facility clearances valid today")
         p.add_argument("--nation", default="")
         p = verb("organisation", "an organisation's facility clearances, current and ended")
@@ -126,31 +109,7 @@ class Command(BaseCommand):
         p.add_argument("--host", default="", metavar="ORG_CODE")
         p.add_argument("--site", default="")
 
-    def handle(self, *args: Any, verb: str, actor: str, as_json: bool, language: str,
-               **options: Any) -> None:
-        self.as_json = as_json
-        user = get_user_model().objects.filter(username=actor).first()
-        if user is None:
-            raise CommandError(f"No user '{actor}'.", returncode=2)
-        self.user, self.nation = user, getattr(user, "nationality_id", None)
-        action: Callable[..., None] = getattr(self, "do_" + verb.replace("-", "_"))
-        with translation.override(language), audit.source("cli"):
-            try:
-                action(**options)
-            except NotFound:
-                raise CommandError(NOT_FOUND, returncode=1) from None
-            except (IndustryError, LabelError) as exc:
-                raise CommandError(str(exc), returncode=2) from None
-
     # ------------------------------------------------------------------ output
-
-    def emit(self, data: Any, columns: Columns | None = None, text: str = "") -> None:
-        if self.as_json:
-            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-        elif columns is not None:
-            self.stdout.write(table(data, columns))
-        else:
-            self.stdout.write(text)
 
     def _visit_data(self, visit: VisitRequest, project: Any = None,
                     protection: Any = None) -> dict[str, Any]:
