@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import math
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -101,10 +104,12 @@ USERS = [
              "SECRET", clearance_expired=True, communities=("aam-feasibility",)),
     DemoUser("haruka", "Haruka", "Sato", "JPN", "jpn-nsa", (Role.SECURITY_OFFICER,), "KIMITSU",
              communities=("cbr-research", "aam-feasibility")),
-    DemoUser("kenji", "Kenji", "Watanabe", "JPN", "jpn-atla", (Role.PROJECT_OFFICER,), "GOKUHI",
+    DemoUser("kenji", "Kenji", "Watanabe", "JPN", "jpn-atla",
+             (Role.PROJECT_OFFICER, Role.LOGISTICS_OFFICER), "GOKUHI",
              communities=("aam-feasibility", "cbr-research")),
     DemoUser("yuki", "Yuki", "Tanaka", "JPN", "jpn-jasdf",
              (Role.LOGISTICS_OFFICER, Role.EXERCISE_PLANNER), "HI"),
+    DemoUser("dan", "Dan", "Mercer", "GBR", "gbr-raf", (Role.LOGISTICS_OFFICER,), "SECRET"),
     DemoUser("admin", "Site", "Administrator", "GBR", "gbr-mod", (Role.ADMINISTRATOR,), None),
 ]
 
@@ -322,6 +327,230 @@ def _seed_visits(today: dt.date) -> None:
     industry.withdraw_visit(people["kenji"], withdrawn)
 
 
+# --------------------------------------------------------------------------- ACSA logistics
+
+EXERCISE = "Vigilant Isles 2026"
+RELIEF = "Typhoon relief, Sakishima Islands"
+UK_ORDER, JP_ORDER = "GBR/OFFICIAL|rel=GBR,JPN", "JPN/TORIATSUKAI-CHUI|rel=GBR,JPN"
+CLASSIFIED_ORDER = "GBR/SECRET|rel=GBR,JPN"
+
+
+@dataclass(frozen=True)
+class DemoOrder:
+    """An ACSA order and the steps that take it to its state: (state reached, days before
+    today). ``requester`` and ``supplier`` are the two sides' logistics officers."""
+
+    key: str
+    requester: str
+    supplier: str
+    label: str
+    activity: str
+    exercise: str
+    place: str
+    method: str
+    # (category, description, quantity, unit, unit price, currency)
+    lines: tuple[tuple[str, str, str, str, str, str], ...]
+    steps: tuple[tuple[str, int], ...]
+    description: str = ""
+    reason: str = ""  # why it was refused or cancelled; a payment's reference
+    wanted_in: int | None = None  # days from today
+
+
+ORDERS = [
+    DemoOrder("closed", "dan", "yuki", UK_ORDER, "bilateral-training", EXERCISE,
+              "JASDF Misawa Air Base", "reimbursement",
+              (("food", "Field rations, including halal and vegetarian", "1800", "meals", "1150",
+                "JPY"),
+               ("water", "Bottled drinking water, 2 litres", "3000", "bottles", "98", "JPY")),
+              (("drafted", 64), ("requested", 63), ("accepted", 62), ("provided", 58),
+               ("received", 57), ("settled", 30), ("closed", 25)),
+              reason="JPN-MOD remittance 2026/0931"),
+    DemoOrder("replacement", "dan", "yuki", UK_ORDER, "bilateral-training", EXERCISE,
+              "JASDF Misawa Air Base", "replacement",
+              (("pol", "F-34 aviation fuel, into-plane", "120000", "litres", "96.5", "JPY"),),
+              (("drafted", 63), ("requested", 63), ("accepted", 62), ("provided", 55),
+               ("received", 55), ("settled", 12)),
+              reason="120,000 litres of F-34 returned into the Misawa fuel farm"),
+    DemoOrder("equal-uk", "dan", "yuki", UK_ORDER, "bilateral-training", EXERCISE,
+              "JASDF Misawa Air Base", "equal-value",
+              (("base-support", "Ground handling and hangarage, four Typhoon FGR4", "10", "days",
+                "185000", "JPY"),),
+              (("drafted", 61), ("requested", 60), ("accepted", 60), ("provided", 51),
+               ("received", 50))),
+    DemoOrder("secret", "dan", "kenji", CLASSIFIED_ORDER, "bilateral-training", EXERCISE,
+              "JASDF Misawa Air Base", "reimbursement",
+              (("communications", "Secure voice and data circuits for the combined air "
+                "operations cell", "30", "days", "210000", "JPY"),),
+              (("drafted", 58), ("requested", 57), ("accepted", 56), ("provided", 4))),
+    DemoOrder("refused", "dan", "yuki", UK_ORDER, "bilateral-training", EXERCISE,
+              "JASDF Misawa Air Base", "reimbursement",
+              (("ammunition", "27 mm practice rounds", "2000", "rounds", "1450", "JPY"),),
+              (("drafted", 58), ("requested", 57), ("refused", 54)),
+              reason="The JASDF holds no 27 mm rounds (the Typhoon's calibre)."),
+    DemoOrder("cancelled", "yuki", "dan", JP_ORDER, "bilateral-training", EXERCISE,
+              "RAF Brize Norton", "reimbursement",
+              (("repair", "Main wheel tyres, C-2 transport aircraft", "2", "tyres", "1850",
+                "GBP"),
+               ("repair", "Tyre change, technician labour", "6", "hours", "95", "GBP")),
+              (("drafted", 58), ("requested", 57), ("accepted", 56), ("cancelled", 55)),
+              reason="Repaired at Misawa before the transit flight; no longer needed."),
+    DemoOrder("equal-jp", "yuki", "dan", JP_ORDER, "bilateral-training", EXERCISE,
+              "RAF Lossiemouth", "equal-value",
+              # The price is set to the value of "equal-uk" on the day they are exchanged.
+              (("facilities", "Air combat simulator sessions, four crews", "1", "package", "0",
+                "GBP"),),
+              (("drafted", 52), ("requested", 52), ("accepted", 51), ("provided", 46),
+               ("received", 45))),
+    DemoOrder("received", "yuki", "dan", JP_ORDER, "bilateral-training", EXERCISE,
+              "RAF Lossiemouth", "reimbursement",
+              (("medical", "Aviation medicine examinations", "12", "examinations", "340", "GBP"),
+               ("billeting", "Transit accommodation, single rooms", "96", "nights", "55",
+                "GBP")),
+              (("drafted", 50), ("requested", 49), ("accepted", 48), ("provided", 41),
+               ("received", 40))),
+    DemoOrder("accepted", "yuki", "dan", JP_ORDER, "bilateral-training",
+              f"{EXERCISE} (winter phase)", "RAF Lossiemouth", "reimbursement",
+              (("clothing", "Cold-weather clothing sets", "40", "sets", "265", "GBP"),),
+              (("drafted", 6), ("requested", 5), ("accepted", 2)), wanted_in=20),
+    DemoOrder("requested", "dan", "yuki", UK_ORDER, "bilateral-training",
+              f"{EXERCISE} (winter phase)", "JASDF Misawa Air Base", "reimbursement",
+              (("billeting", "Transit accommodation, Misawa", "64", "nights", "6800", "JPY"),
+               ("transportation", "Coach between Misawa and Hachinohe station", "8", "trips",
+                "42000", "JPY")),
+              (("drafted", 3), ("requested", 1)), wanted_in=30),
+    DemoOrder("drafted", "yuki", "dan", JP_ORDER, "bilateral-training",
+              f"{EXERCISE} (winter phase)", "RAF Lossiemouth", "replacement",
+              (("storage", "Storage of ground support equipment", "3", "months", "1200",
+                "GBP"),),
+              (("drafted", 0),), wanted_in=45),
+    DemoOrder("requested-long-ago", "yuki", "dan", JP_ORDER, "bilateral-training", EXERCISE,
+              "RAF Brize Norton", "reimbursement",
+              (("ports", "Air terminal handling, C-2 transit", "4", "movements", "780", "GBP"),),
+              (("drafted", 76), ("requested", 75))),
+    DemoOrder("overdue", "dan", "yuki", UK_ORDER, "disaster-response", RELIEF,
+              "Ishigaki port", "reimbursement",
+              (("water", "Potable water for HMS Spey", "400", "cubic metres", "2100", "JPY"),
+               ("pol", "Marine gas oil", "180000", "litres", "118", "JPY"),
+               ("ports", "Berth and pilotage", "6", "days", "95000", "JPY")),
+              (("drafted", 134), ("requested", 134), ("accepted", 133), ("provided", 129),
+               ("received", 128)),
+              description="HMS Spey supporting the Self-Defense Forces' relief effort"),
+    DemoOrder("relief-replacement", "dan", "yuki", UK_ORDER, "disaster-response", RELIEF,
+              "Ishigaki port", "replacement",
+              (("food", "Field rations for the ship's relief parties", "2400", "meals", "1150",
+                "JPY"),),
+              (("drafted", 133), ("requested", 133), ("accepted", 132), ("provided", 128),
+               ("received", 127)),
+              description="HMS Spey supporting the Self-Defense Forces' relief effort"),
+    DemoOrder("reimbursed", "kenji", "dan", JP_ORDER, "disaster-response", RELIEF,
+              "Miyako and Ishigaki islands", "reimbursement",
+              (("transportation", "Helicopter airlift of relief supplies (Wildcat HMA2)", "18",
+                "flying hours", "4650", "GBP"),),
+              (("drafted", 132), ("requested", 132), ("accepted", 131), ("provided", 127),
+               ("received", 126), ("settled", 70)),
+              description="Airlift from HMS Spey to cut-off villages",
+              reason="UK MOD receipt of payment 2026/0588"),
+]
+
+# The closed order's source documents: (kind, uploaded by, label, title_en, title_ja, body).
+SOURCE_DOCUMENTS = [
+    ("receipt", "dan", UK_ORDER, "Signed receipt: rations and water, Misawa",
+     "受領書：糧食及び飲料水（三沢）", "Received in full and in good condition by No. 2 Squadron."),
+    ("delivery-note", "yuki", JP_ORDER, "Delivery note: rations and water, Misawa",
+     "納品書：糧食及び飲料水（三沢）", "糧食1,800食及び飲料水3,000本を三沢基地にて引き渡した。"),
+    ("invoice", "yuki", JP_ORDER, "Invoice: rations and water, Misawa",
+     "請求書：糧食及び飲料水（三沢）", "請求額：2,364,000円（日英物品役務相互提供協定に基づく）。"),
+]
+
+
+def _rate(day: dt.date) -> Decimal:
+    """An illustrative GBP/JPY rate for the day (between about 186 and 198), the same each run."""
+    n = day.toordinal()
+    value = 192 + 4.5 * math.sin(n / 23) + 1.2 * math.sin(n / 3.7)
+    return Decimal(f"{value:.2f}")
+
+
+def _seed_rates(today: dt.date, officers: dict[str, User]) -> None:
+    """Weekly rates for the last five months, daily (working days) for the last month."""
+    from entente.logistics import services as logistics
+
+    days = {today - dt.timedelta(days=n) for n in range(0, 31) if
+            (today - dt.timedelta(days=n)).weekday() < 5}
+    days |= {today - dt.timedelta(days=n) for n in range(31, 160, 7)}
+    for day in sorted(days):
+        recorder = officers["dan"] if day.toordinal() % 2 else officers["yuki"]
+        logistics.record_rate(recorder, day=day, base="GBP", quote="JPY", rate=_rate(day),
+                              source="Illustrative demo rate (not a market rate)")
+
+
+def _seed_logistics(today: dt.date) -> dict[str, Any]:
+    """ACSA orders under a joint exercise and a disaster relief operation, in every state of
+    their life, walked there by the services (so every step is checked and audited), back-dated
+    with ``on``. Returns the orders by key."""
+    from entente.logistics import money
+    from entente.logistics import services as logistics
+    from entente.logistics.services import LineSpec
+
+    officers = {u.username: u for u in User.objects.filter(username__in=["dan", "yuki", "kenji"])}
+    orders: dict[str, Any] = {}
+    _seed_rates(today, officers)
+
+    def ago(days: int) -> dt.date:
+        return today - dt.timedelta(days=days)
+
+    exchange_day = ago(8)
+    for spec in sorted(ORDERS, key=lambda o: -o.steps[0][1]):
+        requester, supplier = officers[spec.requester], officers[spec.supplier]
+        lines = [LineSpec(*line) for line in spec.lines]
+        if spec.key == "equal-jp":  # of the same value as "equal-uk" on the exchange day
+            [uk_side] = [o for o in ORDERS if o.key == "equal-uk"]
+            jpy = sum(Decimal(q) * Decimal(p) for _c, _d, q, _u, p, _cur in uk_side.lines)
+            rate = money.rate_on("GBP", "JPY", exchange_day)
+            lines = [LineSpec(c, d, q, u, money.rounded(jpy / rate, 2), cur)
+                     for c, d, q, u, _p, cur in spec.lines]
+        drafted_on = ago(spec.steps[0][1])
+        order = logistics.draft_order(
+            requester, supplying_nation=str(supplier.nationality_id),
+            label=LabelSpec.parse(spec.label), activity=spec.activity,
+            activity_description=spec.description, exercise=spec.exercise,
+            settlement_method=spec.method, delivery_place=spec.place,
+            wanted_by=today + dt.timedelta(days=spec.wanted_in) if spec.wanted_in else None,
+            lines=lines, on=drafted_on)
+        for state, days in spec.steps[1:]:
+            on = ago(days)
+            if state == "requested":
+                order = logistics.request_order(requester, order, on)
+            elif state == "accepted":
+                order = logistics.accept_order(supplier, order, on)
+            elif state == "refused":
+                order = logistics.refuse_order(supplier, order, spec.reason, on)
+            elif state == "cancelled":
+                order = logistics.cancel_order(requester, order, spec.reason, on)
+            elif state == "provided":
+                order = logistics.record_provision(supplier, order, on)
+            elif state == "received":
+                order = logistics.sign_receipt(requester, order, on)
+            elif state == "settled" and spec.method == "reimbursement":
+                order = logistics.record_payment(supplier, order, spec.reason, on)
+            elif state == "settled" and spec.method == "replacement":
+                order = logistics.record_return(supplier, order, on, note=spec.reason)
+            elif state == "closed":
+                for kind, by, label, title_en, title_ja, body in SOURCE_DOCUMENTS:
+                    logistics.upload_document(officers[by], order, kind,
+                                              label=LabelSpec.parse(label), title_en=title_en,
+                                              title_ja=title_ja, body=body)
+                order = logistics.close_order(requester, order, on)
+            else:
+                raise AssertionError(f"demo order {spec.key}: no step to {state}")
+        orders[spec.key] = order
+    # Exchange of equal value: the two received orders settle each other.
+    logistics.exchange_equal_value(officers["dan"], orders["equal-uk"], orders["equal-jp"],
+                                   exchange_day)
+    # Both sides are told about the order whose settlement is overdue (as the daily job does).
+    logistics.flag_overdue(today)
+    return orders
+
+
 def _years_from(day: dt.date, years: int) -> dt.date:
     """The same day ``years`` later (or earlier); 29 February becomes 28 February."""
     try:
@@ -348,8 +577,8 @@ def _ensure_user(spec: DemoUser, today: dt.date) -> None:
         RoleGrant.objects.create(user=user, role=role, granted_by=authority,
                                  valid_from=_years_from(today, -1))
     if spec.clearance:
-        until = today - dt.timedelta(days=30) if spec.clearance_expired else today.replace(
-            year=today.year + 5)
+        until = (today - dt.timedelta(days=30) if spec.clearance_expired
+                 else _years_from(today, 5))
         Clearance.objects.create(
             user=user, level=Classification.objects.get(nation_id=spec.nation,
                                                         code=spec.clearance),
@@ -399,6 +628,7 @@ def seed() -> bool:
         _seed_exchange()
         _seed_cooperation(today)
         _seed_visits(today)
+        _seed_logistics(today)
     return True
 
 

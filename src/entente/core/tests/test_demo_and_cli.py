@@ -49,6 +49,63 @@ def test_demo_seed_is_idempotent_and_complete(world):
         assert open_for(record, record.body).decode() in {r[3] for r in demo.RECORDS}
 
 
+
+def test_demo_logistics_orders_are_in_every_state_and_the_secret_one_is_hidden(world):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from entente.logistics import selectors
+    from entente.logistics.models import (
+        REQUIRED_SOURCE_DOCUMENTS,
+        ExchangeRate,
+        LedgerEntry,
+        Order,
+        OrderLine,
+        OrderState,
+        SettlementMethod,
+    )
+
+    today = timezone.localdate()
+    orders = Order.objects.select_related("label", "activity")
+    assert set(orders.values_list("state", flat=True)) == set(OrderState.values)
+    settled = orders.filter(state=OrderState.SETTLED)
+    assert set(settled.values_list("settlement__method", flat=True)) == set(SettlementMethod.values)
+    assert all(o.settled_on and o.settlement.settled_on for o in settled)
+    [closed] = orders.filter(state=OrderState.CLOSED)
+    assert set(closed.source_documents.values_list("kind", flat=True)) == set(
+        REQUIRED_SOURCE_DOCUMENTS)
+    [cancelled] = orders.filter(state=OrderState.CANCELLED)
+    assert cancelled.events.get(state=OrderState.CANCELLED).note
+    [overdue] = orders.filter(selectors.overdue(today))
+    assert overdue.overdue_flagged_on == today and overdue.settle_by < today
+    assert orders.filter(state=OrderState.RECEIVED).exclude(pk=overdue.pk).exists()
+    # Both sides request; both activities; both currencies; several categories.
+    assert set(orders.values_list("requesting_nation_id", flat=True)) == {"GBR", "JPN"}
+    assert set(orders.values_list("activity__code", flat=True)) == {"bilateral-training",
+                                                                     "disaster-response"}
+    assert orders.filter(exercise="Vigilant Isles 2026").exists()
+    assert set(OrderLine.objects.values_list("currency_id", flat=True)) == {"GBP", "JPY"}
+    assert OrderLine.objects.values("category").distinct().count() >= 8
+    # Every received order owes its total; every settled or closed one owes nothing.
+    for order in orders.filter(received_on__isnull=False):
+        owed = sum(LedgerEntry.objects.filter(order=order).values_list("amount", flat=True))
+        assert (owed == 0) == (order.state in (OrderState.SETTLED, OrderState.CLOSED)), order
+    rates = ExchangeRate.objects.filter(base="GBP", quote="JPY")
+    # Working days only: the latest is at most a weekend old.
+    assert rates.filter(day__gte=today - dt.timedelta(days=3)).exists() and rates.count() >= 20
+    assert all(185 <= r <= 200 for r in rates.values_list("rate", flat=True))
+    # Made by the services: every step is audited, as the demo.
+    assert AuditEvent.objects.filter(action="order.draft", source="demo").count() == orders.count()
+
+    [secret] = orders.filter(label__classification__code="SECRET")
+    for name in ("admin", "chris", "yuki"):  # no clearance, an expired one, HI < GOKUHI
+        shown = set(selectors.visible_orders(world[name]).values_list("pk", flat=True))
+        assert shown == set(orders.exclude(pk=secret.pk).values_list("pk", flat=True)), name
+    for name in ("dan", "kenji"):  # the two officers on the order
+        assert selectors.visible_orders(world[name]).count() == orders.count(), name
+
+
 def test_demo_totp_code_signs_in(world, client):
     response = client.post("/sign-in/", {"username": "kenji", "password": demo.DEMO_PASSWORD,
                                          "otp_token": demo.current_code("kenji")})
