@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "entente.cooperation",
     "entente.industry",
     "entente.logistics",
+    "entente.exercises",
 ]
 
 MIDDLEWARE = [

@@ -86,7 +86,9 @@ class VisitRequestForm(LabelFieldsMixin):
     host = forms.ModelChoiceField(label=_("Host organisation"),
                                   queryset=Organisation.objects.none(), to_field_name="code")
     site = forms.CharField(label=_("Site"), max_length=200)
-    kind = forms.ChoiceField(label=_("Kind of visit"), choices=VisitKind.choices,
+    kind = forms.ChoiceField(label=_("Kind of visit"), choices=[
+                                 (value, label) for value, label in VisitKind.choices
+                                 if value != VisitKind.EXCHANGE],
                              initial=VisitKind.ONE_TIME,
                              help_text=_("One-time: up to 30 days. Recurring: up to a year, "
                                          "reviewed yearly. Emergency: up to 30 days, with a "

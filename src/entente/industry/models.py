@@ -27,6 +27,9 @@ class VisitKind(models.TextChoices):
     ONE_TIME = "one_time", _("One-time visit")
     RECURRING = "recurring", _("Recurring visits")
     EMERGENCY = "emergency", _("Emergency visit")
+    # A staff or academic exchange (exercises.StaffExchange): a long stay at the host, with the
+    # same clearance check; requested through the exchange's own service, never as a visit.
+    EXCHANGE = "exchange", _("Staff or academic exchange")
 
 
 class VisitState(models.TextChoices):

@@ -39,7 +39,9 @@ class IndustryError(ValueError):
 # The longest visit of each kind, in days (first and last day included). An emergency visit is a
 # one-time visit arranged at short notice, so it has the same limit.
 MAX_DAYS: dict[str, int] = {VisitKind.ONE_TIME: 30, VisitKind.EMERGENCY: 30,
-                            VisitKind.RECURRING: 366}
+                            VisitKind.RECURRING: 366,
+                            # an exchange posting: up to three years, reviewed every year
+                            VisitKind.EXCHANGE: 3 * 365 + 1}
 # Recurring visits for a project may last for the life of the project, reviewed every year.
 # A project has no end date on record, so "its life" is bounded at five years.
 PROJECT_RECURRING_MAX_DAYS = 5 * 365 + 1
@@ -202,7 +204,7 @@ def revoke_facility_clearance(actor: Any, facility: FacilityClearance,
 def request_visit(actor: Any, *, host: Organisation, site: str, kind: str,
                   first_day: dt.date, last_day: dt.date, purpose: str,
                   level: Classification | str, label: LabelSpec, project: Any = None,
-                  emergency_reason: str = "") -> VisitRequest:
+                  emergency_reason: str = "", as_exchange: bool = False) -> VisitRequest:
     """The actor asks to visit a site of ``host`` (an organisation of the other nation).
 
     ``level`` is a marking of the host nation's scheme: the highest level of information to be
@@ -220,6 +222,11 @@ def request_visit(actor: Any, *, host: Organisation, site: str, kind: str,
                             % {"host": host.name, "nation": nation})
     if kind not in VisitKind.values:
         raise IndustryError(_("Unknown kind of visit '%(kind)s'.") % {"kind": kind})
+    if (kind == VisitKind.EXCHANGE) != as_exchange:
+        # An exchange is requested by exercises.services.request_exchange, which records what
+        # makes it an exchange in the same transaction.
+        raise IndustryError(_("A staff or academic exchange is requested as an exchange, not as "
+                              "a visit."))
     site, purpose = (site or "").strip(), (purpose or "").strip()
     emergency_reason = (emergency_reason or "").strip()
     if not site:
