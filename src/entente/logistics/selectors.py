@@ -253,8 +253,10 @@ def statement(user: Any, a: str, b: str, start: dt.date, end: dt.date,
                  reason="ledger read through the visibility filter",
                  detail={"a": a, "b": b, "start": start.isoformat(), "end": end.isoformat(),
                          "entries": count})
+    # One statement, one rate (the last day's), opening included: at the start's rate the
+    # converted opening and closing would differ by a rate change no entry explains.
     return Statement(a, b, start, end, reporting, opening, closing, debits, credits, count,
-                     _converted(opening, reporting, start, places) if opening else zero,
+                     _converted(opening, reporting, end, places) if opening else zero,
                      _converted(closing, reporting, end, places) if closing else zero,
                      period.order_by("on", "id"))
 

@@ -31,7 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from entente.core.models import Nation, Role
+from entente.core.models import Nation, Organisation, Role, RoleGrant, User
 from entente.exchange import services as exchange
 from entente.exchange.models import Document
 from entente.exchange.services import notify
@@ -740,13 +740,24 @@ def record_rate(actor: Any, *, day: dt.date, base: str, quote: str, rate: Decima
     return recorded
 
 
+def _logistics_organisations(nation: str) -> list[Organisation]:
+    """The organisations of the nation's logistics officers (as ``is_officer_of`` has them)."""
+    officers = User.objects.filter(
+        is_active=True, nationality_id=nation, organisation__nation_id=nation,
+        role_grants__in=RoleGrant.objects.current().filter(role=Role.LOGISTICS_OFFICER))
+    return list(Organisation.objects.filter(members__in=officers).distinct())
+
+
 def _tell(order: Order, kind: str, nation: str) -> None:
-    """Tell the party's side: the organisations of its officers on the order (else its
-    security authority), through their inboxes (no title, the link goes through the kernel)."""
+    """Tell the party's side: the organisations of its officers on the order; before the
+    supplying side has named one (a new request), of its logistics officers, who must act on
+    it; else its security authority. Through their inboxes (no title, the link goes through
+    the kernel)."""
     officers = [order.requesting_officer if nation == order.requesting_nation_id
                 else order.supplying_officer]
     organisations = [o.organisation for o in officers if o is not None and o.organisation]
-    notify(organisations or exchange.security_authorities(nation), kind, order)
+    notify(organisations or _logistics_organisations(nation)
+           or exchange.security_authorities(nation), kind, order)
 
 
 def flag_overdue(on: dt.date | None = None) -> list[Order]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -34,6 +35,10 @@ class TermsError(ValueError):
     """A terms file is malformed or names something unknown."""
 
 
+# Codes name rows in URLs, forms and other files: slugs, as the columns are.
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
 def _date(value: Any, where: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
@@ -45,6 +50,14 @@ def _names(item: dict[str, Any], where: str) -> dict[str, str]:
     if not str(item.get("name_en", "")).strip():
         raise TermsError(f"{where}: name_en is missing.")
     return {"name_en": item["name_en"], "name_ja": item.get("name_ja", "")}
+
+
+def _code(item: dict[str, Any], where: str) -> str:
+    code = item.get("code")
+    if not (isinstance(code, str) and _SLUG.fullmatch(code)):
+        raise TermsError(f"{where}: code '{code}' must be 1 to 64 lower-case letters, digits "
+                         "or hyphens.")
+    return code
 
 
 def _load_currencies(data: dict[str, Any], source: str) -> None:
@@ -61,7 +74,7 @@ def _load_currencies(data: dict[str, Any], source: str) -> None:
 
 
 def _load_agreement(a: dict[str, Any], source: str) -> None:
-    code = a["code"]
+    code = _code(a, f"{source}: agreement")
     where = f"{source}: agreement {code}"
     parties = list(a["parties"])
     known = set(Nation.objects.filter(code__in=parties).values_list("code", flat=True))
@@ -81,14 +94,20 @@ def _load_agreement(a: dict[str, Any], source: str) -> None:
     agreement.parties.set(parties)
     activities = {}
     for act in a["activities"]:
-        activities[act["code"]], _ = Activity.objects.update_or_create(
-            agreement=agreement, code=act["code"],
-            defaults=_names(act, f"{where}: activity {act.get('code')}"))
+        act_code = _code(act, f"{where}: activity")
+        activities[act_code], _ = Activity.objects.update_or_create(
+            agreement=agreement, code=act_code,
+            defaults=_names(act, f"{where}: activity {act_code}"))
     for cat in a["categories"]:
-        cwhere = f"{where}: category {cat.get('code')}"
+        cat_code = _code(cat, f"{where}: category")
+        cwhere = f"{where}: category {cat_code}"
+        eligible = cat.get("eligible", True)
+        if not isinstance(eligible, bool):
+            # "false" as a string is true to bool(): weapons would become eligible.
+            raise TermsError(f"{cwhere}: eligible must be true or false.")
         category, _ = Category.objects.update_or_create(
-            agreement=agreement, code=cat["code"],
-            defaults={**_names(cat, cwhere), "eligible": bool(cat.get("eligible", True))})
+            agreement=agreement, code=cat_code,
+            defaults={**_names(cat, cwhere), "eligible": eligible})
         allowed = cat.get("allowed_for", [])
         if unknown := sorted(set(allowed) - set(activities)):
             raise TermsError(f"{cwhere}: allowed_for names unknown activity "
@@ -120,11 +139,16 @@ def load(paths: Iterable[Path] = DEFAULT_FILES) -> list[str]:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise TermsError(f"{path}: cannot read agreement terms ({exc}).") from exc
+        if not isinstance(data, dict):
+            raise TermsError(f"{path}: expected an object with currencies and agreements.")
         try:
             _load_currencies(data, str(path))
             for agreement in data.get("agreements", []):
                 _load_agreement(agreement, str(path))
         except KeyError as exc:
             raise TermsError(f"{path}: missing field {exc}.") from exc
+        except (TypeError, AttributeError) as exc:
+            # A list where an object belongs, or a number where a list does.
+            raise TermsError(f"{path}: malformed agreement terms ({exc}).") from exc
         loaded.append(str(path))
     return loaded
