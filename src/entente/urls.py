@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("entente.exchange.urls")),
     path("", include("entente.cooperation.urls")),
     path("", include("entente.industry.urls")),
+    path("", include("entente.logistics.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
