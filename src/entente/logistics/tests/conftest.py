@@ -72,3 +72,28 @@ def order_in(world: World, state: str, *, label: LabelSpec = UNCLASSIFIED,
         order = step(order)
         assert order.state == reached
     return order
+
+
+def refusals(action: str, user: Any, order: Order | None = None) -> Any:
+    """The audited refusals of ``action`` by ``user`` (on ``order``, if given)."""
+    from entente.security.models import AuditEvent
+
+    events = AuditEvent.objects.filter(action=action, allowed=False, actor=user.username)
+    return events.filter(object_id=str(order.pk)) if order is not None else events
+
+
+def attach_sources(actor: Any, order: Order, kinds: tuple[str, ...] = (
+        "receipt", "delivery-note", "invoice"), label: LabelSpec = UNCLASSIFIED) -> list[Any]:
+    """Real exchange documents (encrypted, labelled) uploaded as the order's source documents."""
+    label = label if label.originator == actor.nationality_id else LabelSpec(
+        actor.nationality_id, "TORIATSUKAI-CHUI" if actor.nationality_id == "JPN" else "OFFICIAL",
+        ("GBR", "JPN"))
+    return [services.upload_document(actor, order, kind, label=label, title_en=f"{order} {kind}",
+                                     body=f"{kind} for {order}") for kind in kinds]
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    """Argon2 costs a third of a second a user and these tests sign nobody in with a password:
+    hash the test users' passwords cheaply (the kernel never reads them)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
