@@ -85,13 +85,13 @@ class ExercisePage(Schema):
     items: list[ExerciseOut]
 
 
-class LocationOut(Schema):
+class ExerciseLocationOut(Schema):
     id: int
     name: str
     nation: str | None
 
 
-class UnitOut(Schema):
+class ExerciseUnitOut(Schema):
     id: int
     nation: str
     unit: str
@@ -99,7 +99,7 @@ class UnitOut(Schema):
     equipment: str
 
 
-class MilestoneOut(Schema):
+class ExerciseMilestoneOut(Schema):
     id: int
     kind: str
     title: str
@@ -111,13 +111,13 @@ class MilestoneOut(Schema):
     overdue: bool = Field(description="Not done by its date, and the exercise is still open.")
 
 
-class OverdueMilestoneOut(MilestoneOut):
+class OverdueExerciseMilestoneOut(ExerciseMilestoneOut):
     exercise: str = Field(description="The exercise's code.")
     exercise_name_en: str
     exercise_name_ja: str
 
 
-class StateChangeOut(Schema):
+class ExerciseStateChangeOut(Schema):
     state: str
     on: dt.date
     at: dt.datetime
@@ -130,15 +130,15 @@ class ConferenceVisitOut(Schema):
     visit: VisitOut
 
 
-class ExchangeOut(VisitOut):
+class StaffExchangeOut(VisitOut):
     exchange_kind: str = Field(description="staff or academic")
     home: str = Field(description="The code of the person's home organisation.")
     exercise: str | None = Field(description="The exercise's code, if the caller may view it.")
 
 
-class ExchangePage(Schema):
+class StaffExchangePage(Schema):
     count: int
-    items: list[ExchangeOut]
+    items: list[StaffExchangeOut]
 
 
 class ExerciseDetail(ExerciseOut):
@@ -150,32 +150,32 @@ class ExerciseDetail(ExerciseOut):
     is_open: bool
     next_state: str | None = Field(description="The one state it may move to next (besides "
                                                "cancelled).")
-    locations: list[LocationOut]
-    units: list[UnitOut]
+    locations: list[ExerciseLocationOut]
+    units: list[ExerciseUnitOut]
     personnel: dict[str, int] = Field(description="Personnel of the participating units, by "
                                                   "nation.")
-    milestones: list[MilestoneOut]
-    history: list[StateChangeOut]
+    milestones: list[ExerciseMilestoneOut]
+    history: list[ExerciseStateChangeOut]
     conference_visits: list[ConferenceVisitOut] = Field(
         description="Requests for visit to attend its milestones that the caller takes part in "
                     "and may view.")
-    exchanges: list[ExchangeOut] = Field(
+    exchanges: list[StaffExchangeOut] = Field(
         description="Exchanges serving the exercise that the caller takes part in and may view.")
 
 
-class LocationIn(Schema):
+class ExerciseLocationIn(Schema):
     name: str = Field(max_length=200)
     nation: str | None = Field(None, max_length=3, description="The country's code, if any.")
 
 
-class UnitIn(Schema):
+class ExerciseUnitIn(Schema):
     nation: str = Field(max_length=3)
     unit: str = Field(max_length=200)
     personnel: int = Field(ge=0, le=1_000_000)
     equipment: str = Field("", max_length=300)
 
 
-class ProposeIn(Schema):
+class ExerciseProposeIn(Schema):
     code: str = Field(max_length=64, description="2 to 63 lower-case letters, digits or hyphens.")
     label: str = Field(max_length=1000, description=LABEL_HELP + " Originated by the caller's "
                                                                  "nation, releasable to the "
@@ -188,11 +188,11 @@ class ProposeIn(Schema):
     name_ja: str = Field("", max_length=200)
     objectives_en: str = Field("", max_length=20_000)
     objectives_ja: str = Field("", max_length=20_000)
-    locations: list[LocationIn] = Field(default_factory=list, max_length=MAX_PARTS)
-    units: list[UnitIn] = Field(default_factory=list, max_length=MAX_PARTS)
+    locations: list[ExerciseLocationIn] = Field(default_factory=list, max_length=MAX_PARTS)
+    units: list[ExerciseUnitIn] = Field(default_factory=list, max_length=MAX_PARTS)
 
 
-class AdvanceIn(Schema):
+class ExerciseAdvanceIn(Schema):
     to_state: ExerciseState = Field(description="The next state: approved (by a planner of the "
                                                 "partner nation), planning, executing (from "
                                                 "the first day), completed (from the last day, "
@@ -201,11 +201,11 @@ class AdvanceIn(Schema):
     lessons_learned: str = Field("", max_length=100_000)
 
 
-class CancelIn(Schema):
+class ExerciseCancelIn(Schema):
     reason: str = Field(max_length=2000)
 
 
-class MilestoneIn(Schema):
+class ExerciseMilestoneIn(Schema):
     kind: MilestoneKind
     due_on: dt.date
     owner: str = Field(max_length=150, description="The username of whoever answers for it; "
@@ -226,7 +226,7 @@ class ConferenceVisitIn(Schema):
     last_day: dt.date | None = Field(None, description="Default: the milestone's day.")
 
 
-class ExchangeIn(Schema):
+class StaffExchangeIn(Schema):
     kind: ExchangeKind
     host: str = Field(max_length=64, description="Code of the host organisation (of the other "
                                                  "nation)")
@@ -241,7 +241,7 @@ class ExchangeIn(Schema):
                                  description="Code or id of the exercise it serves, if any.")
 
 
-class CalendarEventOut(Schema):
+class ExerciseCalendarEventOut(Schema):
     uid: str = Field(description="Stable: exercise-…, milestone-… or exchange-….")
     what: str = Field(description="exercise, milestone or exchange")
     title: str
@@ -444,7 +444,7 @@ def list_exercises(request: HttpRequest, state: ExerciseState | None = None,
              summary="Propose a joint exercise (exercise planners)",
              description="A new exercise in the proposed state, owned by the caller's "
                          "organisation; a planner of the partner nation approves it.")
-def propose(request: HttpRequest, payload: ProposeIn) -> Any:
+def propose(request: HttpRequest, payload: ExerciseProposeIn) -> Any:
     try:
         exercise = services.propose_exercise(
             request.user, code=payload.code, label=LabelSpec.parse(payload.label),
@@ -461,7 +461,7 @@ def propose(request: HttpRequest, payload: ProposeIn) -> Any:
     return Status(201, exercise_detail(request.user, exercise))
 
 
-@router.get("/exercises/overdue", response=list[OverdueMilestoneOut],
+@router.get("/exercises/overdue", response=list[OverdueExerciseMilestoneOut],
             summary="Planning milestones not done by their date, of open exercises the caller "
                     "may view")
 def overdue_milestones(request: HttpRequest) -> list[dict[str, Any]]:
@@ -471,7 +471,7 @@ def overdue_milestones(request: HttpRequest) -> list[dict[str, Any]]:
     return [overdue_row(m, today) for m in rows]
 
 
-@router.get("/exercises/calendar", response={200: list[CalendarEventOut], 422: Problem},
+@router.get("/exercises/calendar", response={200: list[ExerciseCalendarEventOut], 422: Problem},
             summary="Exercises, milestones and exchanges with a day between start and end",
             description=f"At most {selectors.MAX_CALENDAR_DAYS} days at once; only what the "
                         "caller may view (classified events too, with their banner).")
@@ -504,7 +504,7 @@ def calendar_ics(request: HttpRequest, start: dt.date, end: dt.date) -> Any:
 # --------------------------------------------------------------------------- exchanges
 
 
-@router.get("/exercises/exchanges", response={200: ExchangePage, 422: Problem},
+@router.get("/exercises/exchanges", response={200: StaffExchangePage, 422: Problem},
             summary="Staff and academic exchanges the caller takes part in and may view",
             description="An exchange is a request for visit of kind exchange; `from` and "
                         "`until` keep those with a day in the period.")
@@ -523,12 +523,12 @@ def list_exchanges(request: HttpRequest, state: VisitState | None = None,
     return {"count": rows.count(), "items": exchange_rows(request.user, shown)}
 
 
-@router.post("/exercises/exchanges", response={201: ExchangeOut, 422: Problem},
+@router.post("/exercises/exchanges", response={201: StaffExchangeOut, 422: Problem},
              summary="Ask for a staff or academic exchange posting at an organisation of the "
                      "other nation",
              description="A request for visit of kind exchange: the caller's own security "
                          "authority assures their clearance, the host nation's approves.")
-def request_exchange(request: HttpRequest, payload: ExchangeIn) -> Any:
+def request_exchange(request: HttpRequest, payload: StaffExchangeIn) -> Any:
     user = request.user
     try:
         exercise = None
@@ -564,7 +564,7 @@ def get_exercise(request: HttpRequest, exercise_id: str) -> Any:
 @router.post("/exercises/{exercise_id}/advance",
              response={200: ExerciseDetail, 404: Problem, 422: Problem},
              summary="Move the exercise to its next state (exercise planners)")
-def advance(request: HttpRequest, exercise_id: str, payload: AdvanceIn) -> Any:
+def advance(request: HttpRequest, exercise_id: str, payload: ExerciseAdvanceIn) -> Any:
     try:
         exercise = selectors.exercise_for(request.user, exercise_id)
         moved = services.advance(request.user, exercise, payload.to_state.value,
@@ -580,7 +580,7 @@ def advance(request: HttpRequest, exercise_id: str, payload: AdvanceIn) -> Any:
              response={200: ExerciseDetail, 404: Problem, 422: Problem},
              summary="Cancel the exercise, with a reason, before it completes (exercise "
                      "planners)")
-def cancel(request: HttpRequest, exercise_id: str, payload: CancelIn) -> Any:
+def cancel(request: HttpRequest, exercise_id: str, payload: ExerciseCancelIn) -> Any:
     try:
         exercise = selectors.exercise_for(request.user, exercise_id)
         cancelled = services.cancel_exercise(request.user, exercise, payload.reason)
@@ -592,9 +592,9 @@ def cancel(request: HttpRequest, exercise_id: str, payload: CancelIn) -> Any:
 
 
 @router.post("/exercises/{exercise_id}/locations",
-             response={201: LocationOut, 404: Problem, 422: Problem},
+             response={201: ExerciseLocationOut, 404: Problem, 422: Problem},
              summary="Add a location (exercise planners)")
-def add_location(request: HttpRequest, exercise_id: str, payload: LocationIn) -> Any:
+def add_location(request: HttpRequest, exercise_id: str, payload: ExerciseLocationIn) -> Any:
     try:
         exercise = selectors.exercise_for(request.user, exercise_id)
         location = services.add_location(request.user, exercise, payload.name, payload.nation)
@@ -606,12 +606,12 @@ def add_location(request: HttpRequest, exercise_id: str, payload: LocationIn) ->
 
 
 @router.post("/exercises/{exercise_id}/units",
-             response={200: UnitOut, 404: Problem, 422: Problem},
+             response={200: ExerciseUnitOut, 404: Problem, 422: Problem},
              summary="Add a participating unit, or change its numbers if it is listed "
                      "(exercise planners)",
              description="A unit is known by its nation and name; its nation must be one the "
                          "exercise is releasable to.")
-def set_unit(request: HttpRequest, exercise_id: str, payload: UnitIn) -> Any:
+def set_unit(request: HttpRequest, exercise_id: str, payload: ExerciseUnitIn) -> Any:
     try:
         exercise = selectors.exercise_for(request.user, exercise_id)
         unit = services.set_unit(request.user, exercise, UnitSpec(
@@ -624,11 +624,11 @@ def set_unit(request: HttpRequest, exercise_id: str, payload: UnitIn) -> Any:
 
 
 @router.post("/exercises/{exercise_id}/milestones",
-             response={201: MilestoneOut, 404: Problem, 422: Problem},
+             response={201: ExerciseMilestoneOut, 404: Problem, 422: Problem},
              summary="Add a planning conference or other milestone (exercise planners)",
              description="The owner must be someone who may read the exercise; an unknown "
                          "username is refused with the same message.")
-def add_milestone(request: HttpRequest, exercise_id: str, payload: MilestoneIn) -> Any:
+def add_milestone(request: HttpRequest, exercise_id: str, payload: ExerciseMilestoneIn) -> Any:
     user = request.user
     try:
         exercise = selectors.exercise_for(user, exercise_id)
@@ -646,7 +646,7 @@ def add_milestone(request: HttpRequest, exercise_id: str, payload: MilestoneIn) 
 
 
 @router.post("/exercises/{exercise_id}/milestones/{milestone_id}/done",
-             response={200: MilestoneOut, 404: Problem, 422: Problem},
+             response={200: ExerciseMilestoneOut, 404: Problem, 422: Problem},
              summary="Mark a milestone done today (exercise planners)")
 def complete_milestone(request: HttpRequest, exercise_id: str, milestone_id: str) -> Any:
     user = request.user
