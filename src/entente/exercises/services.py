@@ -10,7 +10,9 @@ Who may do what, beyond the kernel's reading rules:
     cancelled with a reason before it completes;
   * a planning conference needs requests for visit of the people who attend (``industry``), and
     a staff or academic exchange is a request for visit of kind "exchange": both go through the
-    same clearance check, by the same security authorities.
+    same clearance check, by the same security authorities. Such a request names its exercise
+    (its purpose, its link), so it is labelled at least as protectively as the exercise, and none
+    is made for an exercise that is over.
 
 Errors a person can act on are ``ExerciseError`` with a message in the active language; an
 exercise the actor may not view is ``NotFound``, exactly like one that does not exist. Every
@@ -50,7 +52,7 @@ from entente.security import audit, kernel
 from entente.security.kernel import Action
 from entente.security.labels import LabelSpec, make_label, spec_of
 from entente.security.models import Classification
-from entente.security.selectors import NotFound, require
+from entente.security.selectors import NotFound, parse_id, require
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 RESERVED_CODES = frozenset({"new", "calendar", "exchanges", "overdue", "calendar.ics"})
@@ -94,17 +96,30 @@ def _readable_by(actor: Any, obj: Any) -> None:
                             % {"reason": decision.reason(get_language() or "en")})
 
 
-def _locked(actor: Any, exercise: Exercise, action: str, *, open_only: bool = True) -> Exercise:
+def _locked(actor: Any, exercise: Exercise, action: str, *, open_only: bool = True,
+            planner: bool = True) -> Exercise:
+    """The exercise, locked for the change and read afresh (the caller's copy may be stale)."""
     locked = (Exercise.objects.select_for_update(of=("self",)).select_related("label")
               .get(pk=exercise.pk))
     require(actor, Action.VIEW, locked)  # NotFound, as for one that does not exist
-    _planner(actor, action, locked)
+    if planner:
+        _planner(actor, action, locked)
     if open_only and not locked.is_open:
         raise _refuse(action, actor, _("Exercise %(code)s is %(state)s: it can no longer "
                                        "change.") % {"code": locked.code,
                                                      "state": locked.get_state_display().lower()},
                       locked)
     return locked
+
+
+def _protects(actor: Any, visit: VisitRequest, exercise: Exercise, action: str) -> None:
+    """Whoever may read a request for visit about an exercise learns which exercise (its code and
+    name are in the purpose and the link): the request's label must cover the exercise's."""
+    if not kernel.covers(visit.label, exercise.label):
+        raise _refuse(action, actor, _(
+            "The label %(label)s does not protect the request as well as exercise %(code)s is "
+            "protected: give a label at least as protective as the exercise's.")
+            % {"label": visit.label.canonical, "code": exercise.code}, exercise)
 
 
 def _text(value: str, limit: int, message: str) -> str:
@@ -158,7 +173,9 @@ def propose_exercise(actor: Any, *, code: str, label: LabelSpec, kind: str, lead
     if not nation or getattr(actor, "organisation_id", None) is None:
         raise ExerciseError(_("Your account has no nationality or organisation on record."))
     code = (code or "").strip().lower()
-    if not CODE.match(code) or code in RESERVED_CODES:
+    # A code that parses as an id would be looked up as that id (``selectors.exercise_for``),
+    # never by its code: such a code is as unusable as a reserved one.
+    if not CODE.match(code) or code in RESERVED_CODES or parse_id(code) is not None:
         raise ExerciseError(_("An exercise code is 2 to 63 lower-case letters, digits or "
                               "hyphens, starting with a letter or digit."))
     name_en = _text(name_en, 200, _("A name has at most 200 characters."))
@@ -364,12 +381,13 @@ def request_conference_visit(actor: Any, milestone: PlanningMilestone, *, host: 
                              ) -> VisitRequest:
     """The actor asks to attend a planning conference at ``host``: a one-time request for visit
     (industry), from the conference's day, linked to it."""
-    exercise = milestone.exercise
-    require(actor, Action.VIEW, exercise)
-    purpose = (purpose or "").strip() or (_("%(milestone)s of exercise %(exercise)s")
-                                          % {"milestone": milestone.heading,
-                                             "exercise": exercise.name})
     with audit.atomic():
+        # Anyone who may read the exercise may ask to attend, but not once it is over.
+        exercise = _locked(actor, milestone.exercise, "exercise.conference.visit",
+                           planner=False)
+        purpose = (purpose or "").strip() or (_("%(milestone)s of exercise %(exercise)s")
+                                              % {"milestone": milestone.heading,
+                                                 "exercise": exercise.name})
         try:
             visit = industry.request_visit(
                 actor, host=host, site=site, kind=VisitKind.ONE_TIME,
@@ -377,6 +395,7 @@ def request_conference_visit(actor: Any, milestone: PlanningMilestone, *, host: 
                 purpose=purpose, level=level, label=label)
         except industry.IndustryError as exc:
             raise ExerciseError(str(exc)) from None
+        _protects(actor, visit, exercise, "exercise.conference.visit")
         ConferenceVisit.objects.create(milestone=milestone, visit=visit)
         audit.record("exercise.conference.visit", actor=actor, obj=exercise, allowed=True,
                      detail={"milestone": milestone.pk, "visit": str(visit.pk)})
@@ -399,7 +418,7 @@ def request_exchange(actor: Any, *, kind: str, host: Organisation, site: str,
     with audit.atomic():
         if exercise is not None:
             try:
-                require(actor, Action.VIEW, exercise)
+                exercise = _locked(actor, exercise, "exchange.request", planner=False)
             except NotFound:
                 raise ExerciseError(_("No exercise you may view has this code.")) from None
         try:
@@ -408,6 +427,8 @@ def request_exchange(actor: Any, *, kind: str, host: Organisation, site: str,
                 last_day=last_day, purpose=purpose, level=level, label=label, as_exchange=True)
         except industry.IndustryError as exc:
             raise ExerciseError(str(exc)) from None
+        if exercise is not None:
+            _protects(actor, visit, exercise, "exchange.request")
         exchange = StaffExchange.objects.create(visit=visit, kind=kind, home=actor.organisation,
                                                 exercise=exercise)
         audit.record("exchange.request", actor=actor, obj=visit, allowed=True, detail={

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from entente.core.models import Role
+from entente.core.models import Organisation, Role
 from entente.exercises import services
-from entente.exercises.models import Exercise, ExerciseKind
+from entente.exercises.models import Exercise, ExerciseKind, StaffExchange
 from entente.exercises.services import UnitSpec
 from entente.security.labels import LabelSpec
 from entente.testing import authority, make_user, organisation
@@ -46,13 +47,52 @@ def world(db) -> World:
     )
 
 
+@pytest.fixture
+def fast_passwords(settings) -> None:
+    """Argon2 costs ~0.5 s a user; tests that never sign in with a password may hash cheaply
+    (opt in: ``pytestmark = pytest.mark.usefixtures("fast_passwords")``)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def exercise(world: World, code: str = "vigilant-isles", *, label: LabelSpec = OPEN,
-             kind: str = ExerciseKind.HADR, starts_in: int = 60, days: int = 10) -> Exercise:
-    starts = DAY + dt.timedelta(days=starts_in)
+             kind: str = ExerciseKind.HADR, starts_in: int = 60, days: int = 10,
+             on: dt.date = DAY) -> Exercise:
+    """Proposed by ``world.uk`` on ``on`` (the fixed clock unless a test needs the real one, as
+    requests for visit do), starting ``starts_in`` days later and lasting ``days`` days."""
+    starts = on + dt.timedelta(days=starts_in)
     return services.propose_exercise(
         world.uk, code=code, label=label, kind=kind, lead_nation="GBR", starts_on=starts,
         ends_on=starts + dt.timedelta(days=days - 1), name_en=f"Exercise {code}",
         name_ja="共同訓練", objectives_en="Practise disaster relief together.",
         locations=[("Salisbury Plain", "GBR")],
         units=[UnitSpec("GBR", "16 Air Assault Brigade", 400, "4 Chinook"),
-               UnitSpec("JPN", "1st Airborne Brigade", 300, "2 CH-47J")], on=DAY)
+               UnitSpec("JPN", "1st Airborne Brigade", 300, "2 CH-47J")], on=on)
+
+
+# Requests for visit (conference visits, exchanges) are dated by the real clock: industry refuses
+# one that starts in the past, and approves one only with a clearance valid for its whole length.
+
+
+def exchange_person(username: str, nation: str = "GBR", *, clearance: str | None = "SECRET",
+                    org: Organisation | None = None) -> Any:
+    """Someone of the planners' organisation (by default) to be sent on an exchange, cleared for
+    longer than any exchange lasts."""
+    home = org or organisation("british-army" if nation == "GBR" else "jgsdf", nation)
+    return make_user(username, nation, org=home, clearance=clearance,
+                     clearance_until=timezone.localdate() + dt.timedelta(days=5 * 365))
+
+
+def staff_exchange(visitor: Any, host: Organisation, *, first_in: int = 30, days: int = 365,
+                   level: str = "", label: LabelSpec | None = None, kind: str = "staff",
+                   exercise: Exercise | None = None, site: str = "Headquarters") -> StaffExchange:
+    """An exchange of ``visitor`` at ``host`` (the other nation's), starting ``first_in`` days
+    from today; by default at the other nation's SECRET and labelled at the visitor's lowest
+    marking, releasable to both."""
+    nation = visitor.nationality_id
+    first = timezone.localdate() + dt.timedelta(days=first_in)
+    return services.request_exchange(
+        visitor, kind=kind, host=host, site=site, first_day=first,
+        last_day=first + dt.timedelta(days=days - 1), purpose="Liaison officer posting",
+        level=level or ("JPN/GOKUHI" if host.nation_id == "JPN" else "GBR/SECRET"),
+        label=label or LabelSpec(nation, "OFFICIAL" if nation == "GBR" else "TORIATSUKAI-CHUI",
+                                 ("GBR", "JPN")), exercise=exercise)
