@@ -6,8 +6,8 @@ exchange is a request for visit: the reader must take part in it (``industry.ser
 and may view its label, as for any visit. The calendar is made of the same three reads.
 
 The iCalendar export leaves Entente for the reader's own calendar, a place the kernel does not
-protect: it holds only what the reader may view *and* whose label needs no clearance. Classified
-exercises, milestones and exchanges stay on the calendar page.
+protect: it holds only what the reader may view *and* whose label needs no clearance and names no
+caveat and no need-to-know community. Everything else stays on the calendar page.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,7 +36,7 @@ from entente.industry.models import VisitRequest, VisitState
 from entente.industry.services import parties
 from entente.security import audit, reference
 from entente.security.kernel import Action, record_listing, visible
-from entente.security.models import Label
+from entente.security.models import Label, LabelCaveat, LabelCommunity
 from entente.security.selectors import not_found, parse_id, require
 
 PAGE_SIZE = 50
@@ -201,8 +202,14 @@ class CalendarEvent:
     last_day: dt.date
     link: str
     label: Label
-    classified: bool  # the label needs a clearance (never exported)
+    classified: bool  # the label needs a clearance
     overdue: bool = False
+    need_to_know: bool = False  # the label names a caveat or a community
+
+    @property
+    def exportable(self) -> bool:
+        """May leave Entente in an .ics file (see the module's docstring)."""
+        return not (self.classified or self.need_to_know)
 
 
 def calendar(user: Any, start: dt.date, end: dt.date, on: dt.date | None = None,
@@ -230,31 +237,44 @@ def calendar(user: Any, start: dt.date, end: dt.date, on: dt.date | None = None,
     exchanges = listed(user, visible_exchanges(user, during_from=start, during_until=end)
                        .exclude(visit__state__in=[VisitState.REFUSED, VisitState.WITHDRAWN]),
                        what="exercises.staffexchange")
-    events = [CalendarEvent(f"exercise-{e.pk}", "exercise", e.name, e.starts_on, e.ends_on,
-                            f"/exercises/{e.code}/", e.label, classified(e.label))
-              for e in exercises]
-    events += [CalendarEvent(
+    labels = {e.label_id for e in exercises} | {m.exercise.label_id for m in milestones} | {
+        x.visit.label_id for x in exchanges}
+    restricted = set(LabelCaveat.objects.filter(label_id__in=labels).values_list(
+        "label_id", flat=True)) | set(LabelCommunity.objects.filter(
+            label_id__in=labels).values_list("label_id", flat=True))
+
+    def event(uid: str, what: str, title: str, first: dt.date, last: dt.date, link: str,
+              label: Label, overdue: bool = False) -> CalendarEvent:
+        return CalendarEvent(uid, what, title, first, last, link, label, classified(label),
+                             overdue, need_to_know=label.pk in restricted)
+
+    def exercise_link(exercise: Exercise) -> str:
+        return reverse("exercises:exercise", args=[exercise.code])
+
+    events = [event(f"exercise-{e.pk}", "exercise", e.name, e.starts_on, e.ends_on,
+                    exercise_link(e), e.label) for e in exercises]
+    events += [event(
         f"milestone-{m.pk}", "milestone", f"{m.heading} — {m.exercise.name}", m.due_on,
-        m.due_on, f"/exercises/{m.exercise.code}/", m.exercise.label,
-        classified(m.exercise.label),
+        m.due_on, exercise_link(m.exercise), m.exercise.label,
         overdue=m.done_on is None and m.due_on < on and m.exercise.state in OPEN_STATES)
         for m in milestones]
-    events += [CalendarEvent(
+    events += [event(
         f"exchange-{x.visit_id}", "exchange",
         _("Exchange: %(person)s at %(host)s") % {"person": x.visit.visitor.get_full_name()
                                                  or x.visit.visitor.username,
                                                  "host": x.visit.host.name},
-        x.visit.first_day, x.visit.last_day, f"/visits/{x.visit_id}/", x.visit.label,
-        classified(x.visit.label)) for x in exchanges]
+        x.visit.first_day, x.visit.last_day, reverse("industry:visit", args=[x.visit_id]),
+        x.visit.label) for x in exchanges]
     return sorted(events, key=lambda e: (e.first_day, e.what, e.title))
 
 
 def ics(user: Any, start: dt.date, end: dt.date, on: dt.date | None = None) -> bytes:
-    """The calendar as iCalendar, for the reader's own calendar: unclassified events only (see the
-    module's docstring). All-day events; the UID is stable, so a re-import updates."""
+    """The calendar as iCalendar, for the reader's own calendar: only events that may leave
+    Entente (see the module's docstring). All-day events; the UID is stable, so a re-import
+    updates."""
     from icalendar import Calendar, Event
 
-    events = [e for e in calendar(user, start, end, on) if not e.classified]
+    events = [e for e in calendar(user, start, end, on) if e.exportable]
     feed = Calendar()
     feed.add("prodid", "-//Entente//Exercises calendar//EN")
     feed.add("version", "2.0")
@@ -271,7 +291,7 @@ def ics(user: Any, start: dt.date, end: dt.date, on: dt.date | None = None) -> b
         item.add("description", event.link)
         feed.add_component(item)
     audit.record("exercises.calendar.export", actor=user, allowed=True,
-                 reason="unclassified events the reader may view",
+                 reason="unclassified events without need-to-know the reader may view",
                  detail={"start": start.isoformat(), "end": end.isoformat(),
                          "events": [e.uid for e in events]})
     return feed.to_ical()

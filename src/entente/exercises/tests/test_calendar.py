@@ -17,8 +17,8 @@ from entente.exercises.models import ExerciseState, MilestoneKind
 from entente.exercises.selectors import CalendarEvent
 from entente.industry import services as industry
 from entente.security.labels import LabelSpec
-from entente.security.models import AuditEvent
-from entente.testing import organisation
+from entente.security.models import AuditEvent, Membership
+from entente.testing import authority, community, organisation
 
 from .conftest import DAY, SECRET, World, exchange_person, exercise, staff_exchange
 
@@ -269,3 +269,22 @@ def test_exchanges_on_the_calendar_but_not_refused_or_withdrawn_ones(world):
     feed = vevents(exported(world.uk, today, on(120), on=today))
     event = feed[f"exchange-{submitted.visit_id}@entente"]
     assert (event.decoded("dtstart"), event.decoded("dtend")) == (on(10), on(110))
+
+
+def test_need_to_know_stays_out_of_the_export_even_when_unclassified(world):
+    """An OFFICIAL exercise whose label names a community is on the calendar page of those who
+    may read it, but not in the .ics: need-to-know does not survive a personal calendar. Its
+    plainly labelled neighbour is exported."""
+    for user in (world.uk, world.jp):
+        Membership.objects.create(user=user, community=community("vigilant-cell"),
+                                  granted_by=authority(user.nationality_id),
+                                  valid_from=DAY - dt.timedelta(days=1),
+                                  valid_until=DAY + dt.timedelta(days=400))
+    plain = exercise(world)
+    cell = exercise(world, "cell-only", label=LabelSpec("GBR", "OFFICIAL", ("GBR", "JPN"), (),
+                                                         ("vigilant-cell",)))
+    events = {e.uid: e for e in selectors.calendar(world.uk, DAY, day(120), on=DAY)}
+    restricted = events[f"exercise-{cell.pk}"]
+    assert restricted.need_to_know and not restricted.classified and not restricted.exportable
+    assert events[f"exercise-{plain.pk}"].exportable
+    assert set(vevents(exported(world.uk, DAY, day(120)))) == {f"exercise-{plain.pk}@entente"}
