@@ -28,7 +28,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Q
+from django.db.models.functions import Length
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from entente.core.models import Nation, Organisation, Role, RoleGrant, User
@@ -59,7 +61,7 @@ from entente.logistics.models import (
     SourceDocument,
     SourceDocumentKind,
 )
-from entente.security import audit
+from entente.security import audit, kernel
 from entente.security.kernel import Action
 from entente.security.labels import LabelSpec, make_label
 from entente.security.selectors import NotFound, require
@@ -291,12 +293,23 @@ def _require_complete(actor: Any, order: Order, action: str, *, for_acceptance: 
             raise _refuse(action, actor, str(exc), obj=order) from None
 
 
+def _readable_by(actor: Any, obj: Any) -> None:
+    """One cannot draft what one could not then read: say why, in the reader's language (a
+    NotFound here would tell the drafter nothing)."""
+    decision = kernel.decide(actor, Action.EDIT, obj)
+    if not decision:
+        raise LogisticsError(_("You could not read an order with this label: %(reason)s")
+                             % {"reason": decision.reason(get_language() or "en")})
+
+
 def _next_number(agreement: Agreement, nation: str, on: dt.date) -> str:
     # The agreement row is locked: two drafts at once cannot take the same number.
     Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
     prefix = f"{nation}-{on.year}-"
-    last = (Order.objects.filter(number__startswith=prefix).order_by("-number")
-            .values_list("number", flat=True).first())
+    # Longest first, then by text: the 100,000th order of a year sorts after the 99,999th.
+    last = (Order.objects.filter(number__startswith=prefix)
+            .order_by(Length("number").desc(), "-number").values_list("number", flat=True)
+            .first())
     sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{sequence:05d}"
 
@@ -336,7 +349,7 @@ def draft_order(actor: Any, *, supplying_nation: str, label: LabelSpec,
                       label=make_label(label), owner=actor.organisation,
                       requesting_nation_id=nation, supplying_nation_id=supplying_nation,
                       requesting_officer=actor, **fields)
-        require(actor, Action.EDIT, order)  # one cannot draft what one could not then read
+        _readable_by(actor, order)
         order.save(force_insert=True)
         for line in built:
             line.order = order

@@ -154,6 +154,19 @@ def test_order_numbers_run_per_nation_and_year(world):
     theirs = services.draft_order(world.jp, supplying_nation="GBR", label=JAPANESE, on=DAY)
     assert [first.number, second.number, theirs.number] == [
         "GBR-2026-00001", "GBR-2026-00002", "JPN-2026-00001"]
+    # Past the five digits the numbers keep counting, never clash.
+    Order.objects.filter(pk=second.pk).update(number="GBR-2026-99999")
+    assert services.draft_order(world.uk, supplying_nation="JPN", label=UNCLASSIFIED,
+                                on=DAY).number == "GBR-2026-100000"
+    assert services.draft_order(world.uk, supplying_nation="JPN", label=UNCLASSIFIED,
+                                on=DAY).number == "GBR-2026-100001"
+
+
+def test_an_officer_cannot_draft_an_order_they_could_not_read_and_is_told_why(world):
+    with pytest.raises(LogisticsError, match="could not read an order with this label") as err:
+        services.draft_order(world.uk_uncleared, supplying_nation="JPN", label=SECRET)
+    assert "clearance" in str(err.value)
+    assert not Order.objects.exists()
 
 
 # --------------------------------------------------------------------------- from which state
