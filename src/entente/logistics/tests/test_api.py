@@ -476,11 +476,11 @@ def test_bad_input_answers_422_with_a_message_and_changes_nothing(world):
     }
     for name, (body, message) in refusals.items():
         assert message in problem(uk, "post", orders, body), name
-    # Above the drafter's clearance; and not a logistics officer at all.
+    # Above the drafter's clearance (told why); and not a logistics officer at all.
     assert problem(verified_client(world.uk_uncleared), "post", orders,
                    {**DRAFT, "label": "GBR/SECRET|rel=GBR,JPN"}) == (
-        "You may not draft an order under this label (your clearance, nationality or "
-        "communities do not cover it).")
+        "You could not read an order with this label: Denied: no valid clearance dominates "
+        "GBR/SECRET (protected as GBR/SECRET in GBR).")
     assert problem(verified_client(world.jp_planner), "post", orders,
                    {**DRAFT, "supplying_nation": "GBR",
                     "label": "JPN/TORIATSUKAI-CHUI|rel=GBR,JPN"}) == (
