@@ -16,6 +16,7 @@ from entente.cooperation.api import router as cooperation_router
 from entente.core.middleware import is_verified
 from entente.core.selectors import profile_of
 from entente.exchange.api import router as exchange_router
+from entente.exercises.api import router as exercises_router
 from entente.industry.api import router as industry_router
 from entente.logistics.api import router as logistics_router
 from entente.security.api import router as security_router
@@ -36,6 +37,7 @@ api.add_router("/", exchange_router)
 api.add_router("/", cooperation_router)
 api.add_router("/", industry_router)
 api.add_router("/", logistics_router)
+api.add_router("/", exercises_router)
 
 
 @api.exception_handler(ValidationError)
