@@ -27,8 +27,11 @@ from django.utils.translation import gettext_lazy as _
 from entente.core.models import BilingualName, Nation
 from entente.security.models import Protected
 
-MONEY = {"max_digits": 20, "decimal_places": 4}  # amounts in any currency, exactly
-QUANTITY = {"max_digits": 16, "decimal_places": 4}
+# Amounts and quantities in any currency, exactly: 15 significant digits at most, because SQLite
+# (the embedded default) stores and sums decimals as binary floating point, which is exact only
+# that far; PostgreSQL is exact anyway. 99,999,999,999.9999 is still ¥100 billion on one line.
+MONEY = {"max_digits": 15, "decimal_places": 4}
+QUANTITY = {"max_digits": 15, "decimal_places": 4}
 
 
 class Currency(BilingualName):
@@ -135,7 +138,7 @@ class ExchangeRate(models.Model):
     day = models.DateField(_("day"))
     base = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
     quote = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
-    rate = models.DecimalField(_("rate"), max_digits=20, decimal_places=8)
+    rate = models.DecimalField(_("rate"), max_digits=15, decimal_places=8)
     source = models.CharField(_("source"), max_length=200, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     null=True, blank=True, related_name="+")

@@ -22,13 +22,13 @@ fixed clock.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Q
-from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -67,6 +67,7 @@ from entente.security.labels import LabelSpec, make_label
 from entente.security.selectors import NotFound, require
 
 MAX_LINES = 200
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O, U
 
 
 class LogisticsError(ValueError):
@@ -302,16 +303,16 @@ def _readable_by(actor: Any, obj: Any) -> None:
                              % {"reason": decision.reason(get_language() or "en")})
 
 
-def _next_number(agreement: Agreement, nation: str, on: dt.date) -> str:
-    # The agreement row is locked: two drafts at once cannot take the same number.
-    Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
-    prefix = f"{nation}-{on.year}-"
-    # Longest first, then by text: the 100,000th order of a year sorts after the 99,999th.
-    last = (Order.objects.filter(number__startswith=prefix)
-            .order_by(Length("number").desc(), "-number").values_list("number", flat=True)
-            .first())
-    sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{sequence:05d}"
+def _new_number(nation: str, on: dt.date) -> str:
+    """``GBR-2026-K7QM3XPD``: the nation and year say whose and when; the rest is random, so a
+    number says nothing about how many orders (some of them hidden from the reader) came
+    before it. 40 bits: a clash is retried, never expected."""
+    for _attempt in range(5):
+        suffix = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
+        number = f"{nation}-{on.year}-{suffix}"
+        if not Order.objects.filter(number=number).exists():
+            return number
+    raise RuntimeError("five random order numbers in a row were taken")
 
 
 # --------------------------------------------------------------------------- orders
@@ -345,7 +346,7 @@ def draft_order(actor: Any, *, supplying_nation: str, label: LabelSpec,
                            supplying_nation=supplying_nation)
     built = _lines(agreement, fields["activity"], lines)
     with audit.atomic():
-        order = Order(agreement=agreement, number=_next_number(agreement, nation, on),
+        order = Order(agreement=agreement, number=_new_number(nation, on),
                       label=make_label(label), owner=actor.organisation,
                       requesting_nation_id=nation, supplying_nation_id=supplying_nation,
                       requesting_officer=actor, **fields)
@@ -736,7 +737,7 @@ def record_rate(actor: Any, *, day: dt.date, base: str, quote: str, rate: Decima
     if base not in known or quote not in known or base == quote:
         raise LogisticsError(_("A rate is between two different currencies of %(codes)s.")
                              % {"codes": ", ".join(sorted(known))})
-    value = _decimal(rate, _("The rate"), {"max_digits": 20, "decimal_places": 8})
+    value = _decimal(rate, _("The rate"), {"max_digits": 15, "decimal_places": 8})
     if value <= 0:
         raise LogisticsError(_("A rate must be more than zero."))
     source = (source or "").strip()[:200]

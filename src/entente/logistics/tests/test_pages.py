@@ -123,7 +123,7 @@ def test_an_order_is_drafted_requested_accepted_provided_received_paid_and_close
     response = uk.post(url("order_new"), new_order_data())
     order = Order.objects.get()
     done(response, order)
-    assert order.state == OrderState.DRAFTED and order.number == f"GBR-{today.year}-00001"
+    assert order.state == OrderState.DRAFTED and order.number.startswith(f"GBR-{today.year}-")
     assert order.exercise == "Pacific Reach" and order.activity.code == "bilateral-training"
     assert order.label.canonical == "GBR/OFFICIAL|rel=GBR,JPN|cav=|com="
     assert [(li.category.code, li.amount, li.currency_id) for li in order.lines.all()] == [
@@ -490,7 +490,7 @@ def _pdf_pages(content: bytes) -> list[str]:
 
 
 def test_the_pdf_statement_carries_the_highest_marking_on_every_page(world):
-    order_in(world, OrderState.RECEIVED, label=SECRET, lines=(FUEL,))
+    secret = order_in(world, OrderState.RECEIVED, label=SECRET, lines=(FUEL,))
     for _ in range(3):
         order_in(world, OrderState.RECEIVED, lines=(FUEL, MEALS))
     query = "?a=GBR&b=JPN&start=2026-01-01&end=2026-06-30&reporting=GBP"
@@ -502,7 +502,7 @@ def test_the_pdf_statement_carries_the_highest_marking_on_every_page(world):
         assert text.startswith("GBRSECRETRELGBR/JPN") and text.endswith("RELGBR/JPN")
         assert text.count("GBRSECRET") == 2 and text.count("GBR極秘") == 2
     whole = "".join(pages)
-    assert "Statementofaccount" in whole and "GBR-2026-00001" in whole
+    assert "Statementofaccount" in whole and secret.number in whole
     assert "onlytheordersyoumayview" in whole
 
     # The Japanese officer sees the marking and Japan's equivalent.

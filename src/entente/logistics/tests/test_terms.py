@@ -224,7 +224,7 @@ def test_a_third_agreement_works_from_its_terms_file_alone(world, australia, tmp
                                              "assistance; not for Exercise Talisman Sabre"):
         order("talisman-sabre", LineSpec("rations", "Ration packs", "1", "each", "1", "AUD"))
     placed = order("talisman-sabre", fuel)
-    assert placed.agreement == agreement and placed.number == "GBR-2026-00001"
+    assert placed.agreement == agreement and placed.number.startswith("GBR-2026-")
     services.request_order(world.uk, placed, DAY)
     services.accept_order(au, placed, DAY)
     services.record_provision(au, placed, DAY)
