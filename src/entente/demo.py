@@ -109,7 +109,8 @@ USERS = [
              communities=("aam-feasibility", "cbr-research")),
     DemoUser("yuki", "Yuki", "Tanaka", "JPN", "jpn-jasdf",
              (Role.LOGISTICS_OFFICER, Role.EXERCISE_PLANNER), "HI"),
-    DemoUser("dan", "Dan", "Mercer", "GBR", "gbr-raf", (Role.LOGISTICS_OFFICER,), "SECRET"),
+    DemoUser("dan", "Dan", "Mercer", "GBR", "gbr-raf",
+             (Role.LOGISTICS_OFFICER, Role.EXERCISE_PLANNER), "SECRET"),
     DemoUser("admin", "Site", "Administrator", "GBR", "gbr-mod", (Role.ADMINISTRATOR,), None),
 ]
 
@@ -330,6 +331,8 @@ def _seed_visits(today: dt.date) -> None:
 # --------------------------------------------------------------------------- ACSA logistics
 
 EXERCISE = "Vigilant Isles 2026"
+EXERCISE_CODE = "vigilant-isles-2026"
+WINTER = "Winter phase"
 RELIEF = "Typhoon relief, Sakishima Islands"
 UK_ORDER, JP_ORDER = "GBR/OFFICIAL|rel=GBR,JPN", "JPN/TORIATSUKAI-CHUI|rel=GBR,JPN"
 CLASSIFIED_ORDER = "GBR/SECRET|rel=GBR,JPN"
@@ -345,7 +348,7 @@ class DemoOrder:
     supplier: str
     label: str
     activity: str
-    exercise: str
+    exercise: str  # EXERCISE, or "" for the relief operation (named in the description)
     place: str
     method: str
     # (category, description, quantity, unit, unit price, currency)
@@ -409,46 +412,47 @@ ORDERS = [
               (("drafted", 50), ("requested", 49), ("accepted", 48), ("provided", 41),
                ("received", 40))),
     DemoOrder("accepted", "yuki", "dan", JP_ORDER, "bilateral-training",
-              f"{EXERCISE} (winter phase)", "RAF Lossiemouth", "reimbursement",
+              EXERCISE, "RAF Lossiemouth", "reimbursement",
               (("clothing", "Cold-weather clothing sets", "40", "sets", "265", "GBP"),),
-              (("drafted", 6), ("requested", 5), ("accepted", 2)), wanted_in=20),
+              (("drafted", 6), ("requested", 5), ("accepted", 2)), description=WINTER,
+              wanted_in=20),
     DemoOrder("requested", "dan", "yuki", UK_ORDER, "bilateral-training",
-              f"{EXERCISE} (winter phase)", "JASDF Misawa Air Base", "reimbursement",
+              EXERCISE, "JASDF Misawa Air Base", "reimbursement",
               (("billeting", "Transit accommodation, Misawa", "64", "nights", "6800", "JPY"),
                ("transportation", "Coach between Misawa and Hachinohe station", "8", "trips",
                 "42000", "JPY")),
-              (("drafted", 3), ("requested", 1)), wanted_in=30),
+              (("drafted", 3), ("requested", 1)), description=WINTER, wanted_in=30),
     DemoOrder("drafted", "yuki", "dan", JP_ORDER, "bilateral-training",
-              f"{EXERCISE} (winter phase)", "RAF Lossiemouth", "replacement",
+              EXERCISE, "RAF Lossiemouth", "replacement",
               (("storage", "Storage of ground support equipment", "3", "months", "1200",
                 "GBP"),),
-              (("drafted", 0),), wanted_in=45),
+              (("drafted", 0),), description=WINTER, wanted_in=45),
     DemoOrder("requested-long-ago", "yuki", "dan", JP_ORDER, "bilateral-training", EXERCISE,
               "RAF Brize Norton", "reimbursement",
               (("ports", "Air terminal handling, C-2 transit", "4", "movements", "780", "GBP"),),
               (("drafted", 76), ("requested", 75))),
-    DemoOrder("overdue", "dan", "yuki", UK_ORDER, "disaster-response", RELIEF,
+    DemoOrder("overdue", "dan", "yuki", UK_ORDER, "disaster-response", "",
               "Ishigaki port", "reimbursement",
               (("water", "Potable water for HMS Spey", "400", "cubic metres", "2100", "JPY"),
                ("pol", "Marine gas oil", "180000", "litres", "118", "JPY"),
                ("ports", "Berth and pilotage", "6", "days", "95000", "JPY")),
               (("drafted", 134), ("requested", 134), ("accepted", 133), ("provided", 129),
                ("received", 128)),
-              description="HMS Spey supporting the Self-Defense Forces' relief effort"),
-    DemoOrder("relief-replacement", "dan", "yuki", UK_ORDER, "disaster-response", RELIEF,
+              description=f"{RELIEF}: HMS Spey supporting the Self-Defense Forces"),
+    DemoOrder("relief-replacement", "dan", "yuki", UK_ORDER, "disaster-response", "",
               "Ishigaki port", "replacement",
               (("food", "Field rations for the ship's relief parties", "2400", "meals", "1150",
                 "JPY"),),
               (("drafted", 133), ("requested", 133), ("accepted", 132), ("provided", 128),
                ("received", 127)),
-              description="HMS Spey supporting the Self-Defense Forces' relief effort"),
-    DemoOrder("reimbursed", "kenji", "dan", JP_ORDER, "disaster-response", RELIEF,
+              description=f"{RELIEF}: HMS Spey supporting the Self-Defense Forces"),
+    DemoOrder("reimbursed", "kenji", "dan", JP_ORDER, "disaster-response", "",
               "Miyako and Ishigaki islands", "reimbursement",
               (("transportation", "Helicopter airlift of relief supplies (Wildcat HMA2)", "18",
                 "flying hours", "4650", "GBP"),),
               (("drafted", 132), ("requested", 132), ("accepted", 131), ("provided", 127),
                ("received", 126), ("settled", 70)),
-              description="Airlift from HMS Spey to cut-off villages",
+              description=f"{RELIEF}: airlift from HMS Spey to cut-off villages",
               reason="UK MOD receipt of payment 2026/0588"),
 ]
 
@@ -483,6 +487,32 @@ def _seed_rates(today: dt.date, officers: dict[str, User]) -> None:
                               source="Illustrative demo rate (not a market rate)")
 
 
+
+def _exercise_for_orders(today: dt.date, officers: dict[str, User]) -> Any:
+    """What the exercise's orders name: the exercise on record, proposed by the JASDF planner,
+    approved by the RAF's and executing since its first day, when orders link to exercises;
+    otherwise (orders naming their exercise in words) its name."""
+    from entente.exercises import services as exercises
+    from entente.exercises.models import ExerciseKind, ExerciseState
+    from entente.logistics.models import Order
+
+    if not Order._meta.get_field("exercise").is_relation:
+        return EXERCISE
+    proposed_on, starts_on = today - dt.timedelta(days=120), today - dt.timedelta(days=66)
+    yuki, dan = officers["yuki"], officers["dan"]
+    exercise = exercises.propose_exercise(
+        yuki, code=EXERCISE_CODE, label=LabelSpec.parse(JP_ORDER), kind=ExerciseKind.OTHER,
+        lead_nation="JPN", starts_on=starts_on, ends_on=today + dt.timedelta(days=40),
+        name_en=EXERCISE, name_ja="ヴィジラント・アイルズ2026",
+        objectives_en="Air defence training of RAF and JASDF squadrons in Japan, then in the UK.",
+        objectives_ja="英空軍及び航空自衛隊の防空戦闘訓練（日本、次いで英国）。",
+        locations=[("JASDF Misawa Air Base", "JPN"), ("RAF Lossiemouth", "GBR")],
+        on=proposed_on)
+    exercises.advance(dan, exercise, ExerciseState.APPROVED, on=proposed_on + dt.timedelta(7))
+    exercises.advance(yuki, exercise, ExerciseState.PLANNING, on=proposed_on + dt.timedelta(8))
+    exercises.advance(yuki, exercise, ExerciseState.EXECUTING, on=starts_on)
+    return exercise
+
 def _seed_logistics(today: dt.date) -> dict[str, Any]:
     """ACSA orders under a joint exercise and a disaster relief operation, in every state of
     their life, walked there by the services (so every step is checked and audited), back-dated
@@ -499,6 +529,7 @@ def _seed_logistics(today: dt.date) -> dict[str, Any]:
         return today - dt.timedelta(days=days)
 
     exchange_day = ago(8)
+    exercise = _exercise_for_orders(today, officers)
     for spec in sorted(ORDERS, key=lambda o: -o.steps[0][1]):
         requester, supplier = officers[spec.requester], officers[spec.supplier]
         lines = [LineSpec(*line) for line in spec.lines]
@@ -512,7 +543,8 @@ def _seed_logistics(today: dt.date) -> dict[str, Any]:
         order = logistics.draft_order(
             requester, supplying_nation=str(supplier.nationality_id),
             label=LabelSpec.parse(spec.label), activity=spec.activity,
-            activity_description=spec.description, exercise=spec.exercise,
+            activity_description=spec.description,
+            exercise=exercise if spec.exercise else "",
             settlement_method=spec.method, delivery_place=spec.place,
             wanted_by=today + dt.timedelta(days=spec.wanted_in) if spec.wanted_in else None,
             lines=lines, on=drafted_on)
