@@ -54,6 +54,9 @@ from entente.exercises.forms import (
 from entente.exercises.models import NEXT_STATE, Exercise, ExerciseState
 from entente.exercises.services import ExerciseError
 from entente.industry import selectors as industry_selectors
+from entente.logistics.money import minor_units
+from entente.logistics.reports import amounts
+from entente.logistics.selectors import orders_of_exercise, totals_by_order
 from entente.security.kernel import record_listing
 from entente.security.labels import LabelError, banner, spec_of
 from entente.security.pages import not_found_is_404, page_banners, reader_nation
@@ -263,6 +266,9 @@ def _exercise_page(request: HttpRequest, exercise: Exercise,
         page_forms["visit"] = _visit_form(request, None, upcoming)
     page_forms.update(bound or {})
     key = exercise_key(exercise)
+    places = minor_units()
+    acsa = orders_of_exercise(user, exercise)
+    order_totals = totals_by_order(user, acsa.orders)
     steps = [(name, page_forms[name], reverse(f"exercises:{name}", args=[key]),
               STEP_BUTTONS[name]) for name in STEPS if name in page_forms]
     return render(request, "exercises/exercise_detail.html", {
@@ -275,6 +281,10 @@ def _exercise_page(request: HttpRequest, exercise: Exercise,
                         visits_by_milestone.get(m.pk, [])) for m in milestones],
         "history": history,
         "exchanges": [(x, marking(x.visit.label)) for x in exchanges],
+        "acsa": acsa,
+        "acsa_rows": [(o, marking(o.label), amounts(order_totals.get(o.pk, {}), places))
+                      for o in acsa.orders],
+        "acsa_totals": amounts(acsa.totals, places),
         "may_plan": may_plan,
         "partner_must_approve": partner_must_approve and exercise.is_open,
         "waiting": waiting,

@@ -178,7 +178,8 @@ def order_out(user: Any, order: Order, today: dt.date,
             "banner": _banner(user, order, protection), "state": order.state,
             "requesting": order.requesting_nation_id, "supplying": order.supplying_nation_id,
             "activity": order.activity.code if order.activity else None,
-            "exercise": order.exercise, "settlement_method": order.settlement_method,
+            "exercise": order.exercise.code if order.exercise else None,
+            "settlement_method": order.settlement_method,
             "created_at": order.created_at, "requested_on": order.requested_on,
             "settle_by": order.settle_by,
             "overdue": bool(order.state == OrderState.RECEIVED and order.settle_by
@@ -341,7 +342,7 @@ def draft_order(request: HttpRequest, payload: OrderIn) -> Any:
         order = services.draft_order(
             user, supplying_nation=payload.supplying_nation.strip().upper(),
             label=LabelSpec.parse(payload.label), activity=payload.activity or None,
-            activity_description=payload.activity_description, exercise=payload.exercise,
+            activity_description=payload.activity_description, exercise=payload.exercise or None,
             settlement_method=payload.settlement_method.value if payload.settlement_method
             else "", delivery_place=payload.delivery_place, wanted_by=payload.wanted_by,
             supplying_officer=officer, lines=_line_specs(payload.lines), on=_past(payload.on))

@@ -138,7 +138,9 @@ class OrderFieldsForm(forms.Form):
                                              "before the order is requested."))
     activity_description = forms.CharField(label=_("Activity (description)"), max_length=300,
                                            required=False)
-    exercise = forms.CharField(label=_("Exercise or operation"), max_length=200, required=False)
+    exercise = forms.ChoiceField(label=_("Exercise"), required=False,
+                                 help_text=_("The exercise the order is raised under, if it is "
+                                             "on record; describe any other occasion above."))
     settlement_method = forms.ChoiceField(label=_("Settlement method"), required=False,
                                           help_text=_("Needed before the order is requested."))
     delivery_place = forms.CharField(label=_("Place of delivery"), max_length=200,
@@ -148,7 +150,14 @@ class OrderFieldsForm(forms.Form):
         label=_("Authorised officer of the supplying party (user name)"),
         help_text=_("Optional: the officer who accepts the order becomes it otherwise."))
 
-    def setup_order_fields(self, agreements: list[Agreement]) -> None:
+    def setup_order_fields(self, agreements: list[Agreement], user: Any) -> None:
+        from entente.exercises import selectors as exercises
+
+        self.fields["exercise"].choices = [  # type: ignore[attr-defined]
+            ("", _("— none —")),
+            *((e.code, f"{e.name} ({e.code})") for e in exercises.listed(
+                user, exercises.visible_exercises(user).exclude(state="cancelled")
+                .order_by("-starts_on", "code"), what="exercises.exercise"))]
         self.fields["activity"].choices = [  # type: ignore[attr-defined]
             ("", _("— not yet chosen —")), *activity_choices(agreements)]
         self.fields["settlement_method"].choices = [  # type: ignore[attr-defined]
@@ -171,7 +180,7 @@ class NewOrderForm(LabelFieldsMixin, OrderFieldsForm):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         nation = getattr(user, "nationality_id", None)
-        self.setup_order_fields(agreements_of(nation))
+        self.setup_order_fields(agreements_of(nation), user)
         self.setup_label_fields(user)
         partners = partner_choices(nation)
         self.fields["supplying_nation"].choices = partners  # type: ignore[attr-defined]
@@ -181,9 +190,9 @@ class NewOrderForm(LabelFieldsMixin, OrderFieldsForm):
 
 
 class OrderEditForm(OrderFieldsForm):
-    def __init__(self, *args: Any, agreement: Agreement, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, agreement: Agreement, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.setup_order_fields([agreement])
+        self.setup_order_fields([agreement], user)
 
 
 class LineForm(forms.Form):

@@ -190,9 +190,12 @@ class Order(Protected):
                                          verbose_name=_("supplying party"))
     activity = models.ForeignKey(Activity, on_delete=models.PROTECT, null=True, blank=True,
                                  related_name="orders", verbose_name=_("activity"))
+    # The operation or occasion in words, when it is not (or not only) an exercise on record.
     activity_description = models.CharField(_("activity (description)"), max_length=300,
                                             blank=True)
-    exercise = models.CharField(_("exercise or operation"), max_length=200, blank=True)
+    exercise = models.ForeignKey("exercises.Exercise", on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="orders",
+                                 verbose_name=_("exercise"))
     requesting_officer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
         verbose_name=_("authorised officer (requesting)"))

@@ -57,7 +57,8 @@ class OrderOut(Schema):
     requesting: str = Field(description="The requesting party (nation code).")
     supplying: str = Field(description="The supplying party (nation code).")
     activity: str | None = Field(description="The eligible activity's code.")
-    exercise: str
+    exercise: str | None = Field(description="The code of the exercise the order is raised "
+                                             "under, if any.")
     settlement_method: str
     created_at: dt.datetime
     requested_on: dt.date | None
@@ -153,7 +154,8 @@ class OrderIn(Schema):
     label: str = Field(max_length=1000, description=LABEL_HELP)
     activity: str = Field("", max_length=64, description="The eligible activity's code.")
     activity_description: str = Field("", max_length=1000)
-    exercise: str = Field("", max_length=1000)
+    exercise: str = Field("", max_length=64, description="The code of an exercise the caller "
+                                                         "may view (optional).")
     settlement_method: SettlementMethod | None = None
     delivery_place: str = Field("", max_length=1000)
     wanted_by: dt.date | None = None
@@ -169,7 +171,8 @@ class OrderReviseIn(Schema):
 
     activity: str | None = Field(None, max_length=64)
     activity_description: str | None = Field(None, max_length=1000)
-    exercise: str | None = Field(None, max_length=1000)
+    exercise: str | None = Field(None, max_length=64,
+                                 description="An exercise code; an empty string unlinks it.")
     settlement_method: SettlementMethod | None = None
     delivery_place: str | None = Field(None, max_length=1000)
     wanted_by: dt.date | None = None

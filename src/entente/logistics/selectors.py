@@ -55,10 +55,10 @@ def _today() -> dt.date:
 
 def visible_orders(user: Any, *, state: str = "", requesting: str = "", supplying: str = "",
                    activity: str = "", text: str = "", overdue_on: dt.date | None = None,
-                   ) -> QuerySet[Order]:
+                   exercise: Any = None) -> QuerySet[Order]:
     """The orders the user may view, filtered (not yet audited: callers list or count)."""
-    queryset = Order.objects.select_related("label", "activity", "requesting_officer",
-                                            "supplying_officer")
+    queryset = Order.objects.select_related("label", "activity", "exercise",
+                                            "requesting_officer", "supplying_officer")
     if state:
         queryset = queryset.filter(state=state)
     if requesting:
@@ -67,10 +67,15 @@ def visible_orders(user: Any, *, state: str = "", requesting: str = "", supplyin
         queryset = queryset.filter(supplying_nation_id=supplying)
     if activity:
         queryset = queryset.filter(activity__code=activity)
+    if exercise is not None:
+        queryset = queryset.filter(exercise=exercise)
     if overdue_on is not None:
         queryset = queryset.filter(overdue(overdue_on))
     if needle := text.strip():
-        queryset = queryset.filter(Q(number__icontains=needle) | Q(exercise__icontains=needle)
+        queryset = queryset.filter(Q(number__icontains=needle)
+                                   | Q(exercise__code__icontains=needle)
+                                   | Q(exercise__name_en__icontains=needle)
+                                   | Q(exercise__name_ja__icontains=needle)
                                    | Q(activity_description__icontains=needle)
                                    | Q(lines__description__icontains=needle)).distinct()
     return visible(user, queryset)
@@ -91,6 +96,26 @@ def list_orders(user: Any, *, offset: int = 0, limit: int = PAGE_SIZE,
 
 def count_orders(user: Any, **filters: Any) -> int:
     return visible_orders(user, **filters).count()
+
+
+@dataclass(frozen=True)
+class ExerciseOrders:
+    orders: list[Order]  # the first MAX_LISTED, newest first
+    count: int
+    totals: dict[str, Decimal]  # every visible order's lines, by currency (cancelled and
+    # refused orders left out: nothing was or will be supplied under them)
+
+
+def orders_of_exercise(user: Any, exercise: Any) -> ExerciseOrders:
+    """The ACSA orders raised under an exercise that the reader may view, with their totals."""
+    orders = visible_orders(user, exercise=exercise)
+    live = orders.exclude(state__in=[OrderState.CANCELLED, OrderState.REFUSED])
+    totals = money.totals(OrderLine.objects.filter(order__in=live.values("pk")).order_by()
+                          .values_list("currency_id").annotate(t=Sum("amount"))
+                          .values_list("currency_id", "t"))
+    shown = list(orders.order_by("-created_at", "id")[:MAX_LISTED])
+    record_listing(user, shown, what="logistics.order")  # type: ignore[arg-type]
+    return ExerciseOrders(shown, orders.count(), totals)
 
 
 def order_for(user: Any, key: Any, action: Action = Action.VIEW) -> Order:
@@ -137,6 +162,18 @@ def source_documents_of(user: Any, order: Order) -> QuerySet[SourceDocument]:
 
 def totals_of(user: Any, order: Order) -> dict[str, Decimal]:
     return money.totals(lines_of(user, order).values_list("currency_id", "amount"))
+
+
+def totals_by_order(user: Any, orders: list[Order]) -> dict[Any, dict[str, Decimal]]:
+    """Each listed order's total by currency, in one query through the kernel."""
+    sums: dict[Any, dict[str, Decimal]] = {}
+    rows = (visible(user, OrderLine.objects.filter(order__in=[o.pk for o in orders]),
+                    label="order__label")
+            .order_by().values_list("order_id", "currency_id").annotate(t=Sum("amount"))
+            .values_list("order_id", "currency_id", "t"))
+    for order_id, currency, total in rows:
+        sums.setdefault(order_id, {})[currency] = total
+    return sums
 
 
 def listed(user: Any, rows: QuerySet[Any], *, what: str, limit: int = MAX_LISTED) -> list[Any]:

@@ -37,6 +37,7 @@ from entente.core.models import Nation, Organisation, Role, RoleGrant, User
 from entente.exchange import services as exchange
 from entente.exchange.models import Document
 from entente.exchange.services import notify
+from entente.exercises.models import Exercise
 from entente.logistics import money
 from entente.logistics.models import (
     CANCELLABLE_STATES,
@@ -64,6 +65,7 @@ from entente.logistics.models import (
 from entente.security import audit, kernel
 from entente.security.kernel import Action
 from entente.security.labels import LabelSpec, make_label
+from entente.security.models import Label
 from entente.security.selectors import NotFound, require
 
 MAX_LINES = 200
@@ -320,12 +322,15 @@ def _new_number(nation: str, on: dt.date) -> str:
 
 def draft_order(actor: Any, *, supplying_nation: str, label: LabelSpec,
                 activity: str | Activity | None = None, activity_description: str = "",
-                exercise: str = "", settlement_method: str = "", delivery_place: str = "",
+                exercise: Exercise | str | None = None, settlement_method: str = "",
+                delivery_place: str = "",
                 wanted_by: dt.date | None = None, supplying_officer: Any = None,
                 lines: Sequence[LineSpec] = (), on: dt.date | None = None) -> Order:
     """A new order of the actor's nation's forces to the other party's. It may be incomplete;
     it is checked when it is requested. ``label`` is originated by the actor's nation and must
-    be releasable to the supplying party."""
+    be releasable to the supplying party. ``exercise`` (an exercise or its code, optional) is
+    one the actor may view and that the order's label protects at least as well, so that no
+    reader of the order learns of an exercise they may not see."""
     on = on or _today()
     nation = getattr(actor, "nationality_id", None)
     if not nation or not is_officer_of(actor, nation):
@@ -340,16 +345,17 @@ def draft_order(actor: Any, *, supplying_nation: str, label: LabelSpec,
         raise LogisticsError(_("The order must be releasable to the supplying party (%(code)s) "
                                "as well as to your own.") % {"code": supplying_nation})
     fields = _order_fields(agreement, activity=activity,
-                           activity_description=activity_description, exercise=exercise,
+                           activity_description=activity_description,
                            settlement_method=settlement_method, delivery_place=delivery_place,
                            wanted_by=wanted_by, supplying_officer=supplying_officer,
                            supplying_nation=supplying_nation)
     built = _lines(agreement, fields["activity"], lines)
     with audit.atomic():
-        order = Order(agreement=agreement, number=_new_number(nation, on),
-                      label=make_label(label), owner=actor.organisation,
-                      requesting_nation_id=nation, supplying_nation_id=supplying_nation,
-                      requesting_officer=actor, **fields)
+        made = make_label(label)
+        order = Order(agreement=agreement, number=_new_number(nation, on), label=made,
+                      owner=actor.organisation, requesting_nation_id=nation,
+                      supplying_nation_id=supplying_nation, requesting_officer=actor,
+                      exercise=_exercise(actor, exercise, made), **fields)
         _readable_by(actor, order)
         order.save(force_insert=True)
         for line in built:
@@ -362,17 +368,33 @@ def draft_order(actor: Any, *, supplying_nation: str, label: LabelSpec,
     return order
 
 
+def _exercise(actor: Any, value: Exercise | str | None, label: Label) -> Exercise | None:
+    """The exercise an order is raised under, if any (see ``draft_order``)."""
+    if value in (None, ""):
+        return None
+    code = value.code if isinstance(value, Exercise) else str(value).strip()
+    exercise = Exercise.objects.select_related("label").filter(code=code).first()
+    # A hidden exercise and a missing one give the same answer.
+    if exercise is None or not kernel.decide(actor, Action.VIEW, exercise):
+        raise LogisticsError(_("No exercise you may view has the code %(code)s.")
+                             % {"code": code})
+    if not kernel.covers(label, exercise.label):
+        raise LogisticsError(_("The order's label must protect it at least as well as exercise "
+                               "%(code)s's, or its readers would learn of the exercise.")
+                             % {"code": code})
+    return exercise
+
+
 def _order_fields(agreement: Agreement, *, activity: str | Activity | None,
-                  activity_description: str, exercise: str, settlement_method: str,
+                  activity_description: str, settlement_method: str,
                   delivery_place: str, wanted_by: dt.date | None, supplying_officer: Any,
                   supplying_nation: str) -> dict[str, Any]:
     activity_description = (activity_description or "").strip()
-    exercise, delivery_place = (exercise or "").strip(), (delivery_place or "").strip()
+    delivery_place = (delivery_place or "").strip()
     if len(activity_description) > 300:
         raise LogisticsError(_("An activity description has at most 300 characters."))
-    if len(exercise) > 200 or len(delivery_place) > 200:
-        raise LogisticsError(_("An exercise name or place of delivery has at most 200 "
-                               "characters."))
+    if len(delivery_place) > 200:
+        raise LogisticsError(_("A place of delivery has at most 200 characters."))
     if settlement_method and settlement_method not in SettlementMethod.values:
         raise LogisticsError(_("Unknown settlement method '%(method)s'; one of %(methods)s.")
                              % {"method": settlement_method,
@@ -381,7 +403,7 @@ def _order_fields(agreement: Agreement, *, activity: str | Activity | None,
         raise LogisticsError(_("The supplying party's authorised officer must be a logistics "
                                "officer of %(nation)s.") % {"nation": supplying_nation})
     return {"activity": _activity(agreement, activity),
-            "activity_description": activity_description, "exercise": exercise,
+            "activity_description": activity_description,
             "settlement_method": settlement_method or "", "delivery_place": delivery_place,
             "wanted_by": wanted_by, "supplying_officer": supplying_officer}
 
@@ -395,9 +417,15 @@ def revise_draft(actor: Any, order: Order, *, lines: Sequence[LineSpec] | None =
         _require_officer(actor, order, "requesting", "order.revise")
         _expect(order, "order.revise", actor, OrderState.DRAFTED)
         current = {"activity": order.activity, "activity_description": order.activity_description,
-                   "exercise": order.exercise, "settlement_method": order.settlement_method,
+                   "settlement_method": order.settlement_method,
                    "delivery_place": order.delivery_place, "wanted_by": order.wanted_by,
                    "supplying_officer": order.supplying_officer}
+        detail: dict[str, Any] = {"changed": sorted(changes)}
+        changes = dict(changes)
+        if "exercise" in changes:
+            order.exercise = _exercise(actor, changes.pop("exercise"), order.label)
+            order.save(update_fields=["exercise"])
+            detail["exercise"] = order.exercise.code if order.exercise else None
         unknown = set(changes) - set(current)
         if unknown:
             raise LogisticsError(_("These cannot be changed here: %(fields)s.")
@@ -407,7 +435,6 @@ def revise_draft(actor: Any, order: Order, *, lines: Sequence[LineSpec] | None =
         for name, value in fields.items():
             setattr(order, name, value)
         order.save(update_fields=[*fields])
-        detail: dict[str, Any] = {"changed": sorted(changes)}
         if lines is not None:
             built = _lines(order.agreement, order.activity, lines)
             order.lines.all().delete()

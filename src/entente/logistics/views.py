@@ -22,7 +22,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -68,7 +68,6 @@ from entente.logistics.models import (
     OPEN_STATES,
     LedgerEntry,
     Order,
-    OrderLine,
     OrderState,
     SettlementMethod,
 )
@@ -116,18 +115,6 @@ def _sides(user: Any, order: Order) -> tuple[bool, bool]:
 def _is_overdue(order: Order, today: dt.date) -> bool:
     return bool(order.state == OrderState.RECEIVED and order.settle_by
                 and order.settle_by < today)
-
-
-def _totals_by_order(user: Any, orders: list[Order]) -> dict[Any, dict[str, Decimal]]:
-    """Each listed order's total by currency, in one query through the kernel."""
-    sums: dict[Any, dict[str, Decimal]] = {}
-    rows = (visible(user, OrderLine.objects.filter(order__in=[o.pk for o in orders]),
-                    label="order__label")
-            .order_by().values_list("order_id", "currency_id").annotate(t=Sum("amount"))
-            .values_list("order_id", "currency_id", "t"))
-    for order_id, currency, total in rows:
-        sums.setdefault(order_id, {})[currency] = total
-    return sums
 
 
 def _orders_in_ledger(user: Any, *, pair: tuple[str, str] | None = None,
@@ -186,7 +173,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
     total = selectors.count_orders(user, **filters)
     page, pages = _page(request, total, selectors.PAGE_SIZE)
     orders = selectors.list_orders(user, offset=(page - 1) * selectors.PAGE_SIZE, **filters)
-    totals = _totals_by_order(user, orders)
+    totals = selectors.totals_by_order(user, orders)
     places = money.minor_units()
     marking = page_banners(request)
     return render(request, "logistics/order_list.html", {
@@ -206,7 +193,7 @@ def overdue(request: HttpRequest) -> HttpResponse:
     total = selectors.count_orders(user, overdue_on=today)
     orders = selectors.list_orders(user, overdue_on=today, limit=OVERDUE_LIMIT)
     orders.sort(key=lambda o: (o.settle_by or today, o.number))
-    totals = _totals_by_order(user, orders)
+    totals = selectors.totals_by_order(user, orders)
     places = money.minor_units()
     marking = page_banners(request)
     return render(request, "logistics/overdue.html", {
@@ -238,7 +225,8 @@ def order_create(request: HttpRequest) -> HttpResponse:
     posted = request.method == "POST"
     adding = posted and "more_lines" in request.POST
     data = (_more_rows(request.POST) if adding else request.POST) if posted else None
-    form = NewOrderForm(data, user=user)
+    # From an exercise's page: the new order is raised under it.
+    form = NewOrderForm(data, user=user, initial={"exercise": request.GET.get("exercise", "")})
     lines = line_formset(data, agreements=agreements)
     if posted and not adding and form.is_valid() & lines.is_valid():
         try:
@@ -277,9 +265,10 @@ def order_edit(request: HttpRequest, key: str) -> HttpResponse:
                 "unit_price": reports.number_text(line.unit_price),
                 "currency": line.currency_id}
                for line in selectors.lines_of(user, order)]
-    form = OrderEditForm(data, agreement=order.agreement, initial={
+    form = OrderEditForm(data, agreement=order.agreement, user=user, initial={
         "activity": order.activity.code if order.activity else "",
-        "activity_description": order.activity_description, "exercise": order.exercise,
+        "activity_description": order.activity_description,
+        "exercise": order.exercise.code if order.exercise else "",
         "settlement_method": order.settlement_method, "delivery_place": order.delivery_place,
         "wanted_by": order.wanted_by, "supplying_officer": order.supplying_officer})
     lines = line_formset(data, agreements=[order.agreement], initial=current)

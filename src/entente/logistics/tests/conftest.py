@@ -58,7 +58,7 @@ def order_in(world: World, state: str, *, label: LabelSpec = UNCLASSIFIED,
     requester, supplier = requester or world.uk, supplier or world.jp
     order = services.draft_order(requester, supplying_nation=supplier.nationality_id,
                                  label=label, activity="bilateral-training",
-                                 exercise="Vigilant Isles", settlement_method=method,
+                                 activity_description="Vigilant Isles", settlement_method=method,
                                  lines=lines, on=on)
     steps = [
         (OrderState.REQUESTED, lambda o: services.request_order(requester, o, on)),

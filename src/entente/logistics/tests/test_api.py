@@ -58,7 +58,7 @@ FUEL_IN = {"category": "pol", "description": "F-34 aviation fuel", "quantity": "
 MEALS_IN = {"category": "food", "description": "Field rations", "quantity": "400",
             "unit": "meals", "unit_price": "1200", "currency": "JPY"}
 DRAFT = {"supplying_nation": "JPN", "label": OFFICIAL, "activity": "bilateral-training",
-         "exercise": "Vigilant Isles", "settlement_method": "reimbursement",
+         "activity_description": "Vigilant Isles", "settlement_method": "reimbursement",
          "lines": [FUEL_IN, MEALS_IN]}
 TOTALS = [{"amount": "10200.00", "currency": "GBP"}, {"amount": "480000", "currency": "JPY"}]
 JAPANESE = LabelSpec("JPN", "TORIATSUKAI-CHUI", ("GBR", "JPN"))
@@ -118,7 +118,7 @@ def test_an_order_lives_its_whole_life_over_the_api(world):
     # Drafted incomplete: the API says what it still lacks, and refuses to send it.
     draft = ok(uk, "post", f"{BASE}/orders", {
         "supplying_nation": "JPN", "label": OFFICIAL, "activity": "bilateral-training",
-        "exercise": "Vigilant Isles", "delivery_place": "RAF Brize Norton"}, 201)
+        "activity_description": "Vigilant Isles", "delivery_place": "RAF Brize Norton"}, 201)
     number, path = draft["number"], f"{BASE}/orders/{draft['id']}"
     assert re.fullmatch(rf"GBR-{today().year}-[0-9A-Z]{{8}}", number)
     assert (draft["state"], draft["requesting"], draft["supplying"], draft["owner"]) == (
@@ -288,7 +288,7 @@ def _order_requests(key: str, document: str) -> list[tuple[str, str, Any]]:
     path = f"{BASE}/orders/{key}"
     return [
         ("get", path, None),
-        ("patch", path, {"exercise": "Probe"}),
+        ("patch", path, {"activity_description": "Probe"}),
         ("post", f"{path}/request", {}),
         ("post", f"{path}/accept", {}),
         ("post", f"{path}/refuse", {"reason": "Probe"}),
@@ -502,7 +502,7 @@ def test_bad_input_answers_422_with_a_message_and_changes_nothing(world):
                    ) == f"An order cannot be settled before its receipt was signed ({DAY})."
     assert problem(jp, "post", f"{path}/provide", {}) == (
         f"Order {order.number} is receipt signed; this step needs it accepted.")
-    assert problem(uk, "patch", path, {"exercise": "Renamed"}) == (
+    assert problem(uk, "patch", path, {"activity_description": "Renamed"}) == (
         f"Order {order.number} is receipt signed; this step needs it drafted.")
     assert problem(uk, "post", f"{path}/cancel", {"reason": "Changed our minds"}) == (
         f"Order {order.number} is receipt signed; this step needs it drafted, requested, accepted.")

@@ -81,7 +81,7 @@ def line(index: int, category: str, description: str, quantity: str, unit: str, 
 def new_order_data(**overrides: str) -> dict[str, object]:
     data: dict[str, object] = {
         "supplying_nation": "JPN", "activity": "bilateral-training",
-        "activity_description": "Live-fire phase", "exercise": "Pacific Reach",
+        "activity_description": "Live-fire phase", "exercise": "",
         "settlement_method": SettlementMethod.REIMBURSEMENT, "delivery_place": "Camp Fuji",
         "wanted_by": "2026-12-15", "supplying_officer": "",
         "classification": "OFFICIAL", "releasable_to": ["GBR", "JPN"],
@@ -124,7 +124,8 @@ def test_an_order_is_drafted_requested_accepted_provided_received_paid_and_close
     order = Order.objects.get()
     done(response, order)
     assert order.state == OrderState.DRAFTED and order.number.startswith(f"GBR-{today.year}-")
-    assert order.exercise == "Pacific Reach" and order.activity.code == "bilateral-training"
+    assert order.activity_description == "Live-fire phase" and order.exercise is None
+    assert order.activity.code == "bilateral-training"
     assert order.label.canonical == "GBR/OFFICIAL|rel=GBR,JPN|cav=|com="
     assert [(li.category.code, li.amount, li.currency_id) for li in order.lines.all()] == [
         ("pol", Decimal("1851.75"), "GBP"), ("food", Decimal("114000"), "JPY")]
@@ -140,15 +141,15 @@ def test_an_order_is_drafted_requested_accepted_provided_received_paid_and_close
 
     # The draft is edited: a third line, another exercise.
     edit = html_of(uk.get(url("order_edit", order.pk)))
-    assert 'value="Pacific Reach"' in edit and 'value="Diesel for generators"' in edit
-    data = new_order_data(exercise="Pacific Reach II")
+    assert 'value="Live-fire phase"' in edit and 'value="Diesel for generators"' in edit
+    data = new_order_data(activity_description="Pacific Reach II")
     data.update({**management(3, 2),
                  **line(0, "pol", "Diesel for generators", "1500", "litres", "1.2345", "GBP"),
                  **line(1, "food", "Hot meals", "120", "meals", "950", "JPY"),
                  **line(2, "water", "Bottled water", "200", "crates", "4.50", "GBP")})
     done(uk.post(url("order_edit", order.pk), data), order)
     order.refresh_from_db()
-    assert order.exercise == "Pacific Reach II" and order.lines.count() == 3
+    assert order.activity_description == "Pacific Reach II" and order.lines.count() == 3
     assert selectors.totals_of(world.uk, order) == {"GBP": Decimal("2751.75"),
                                                    "JPY": Decimal("114000")}
 
@@ -245,7 +246,8 @@ def test_bad_input_shows_the_message_and_loses_nothing(world):
                                           "quantity", "amount"))
 
     # A category the agreement allows only for other activities: refused by the service.
-    data = new_order_data(exercise="Typed but refused", activity="humanitarian-relief")
+    data = new_order_data(activity_description="Typed but refused",
+                          activity="humanitarian-relief")
     data.update({**management(3, 2),
                  **line(0, "ammunition", "Blank rounds 5.56", "3000", "rounds", "0.40", "GBP")})
     html = html_of(uk.post(url("order_edit", order.pk), data), 400)
@@ -253,12 +255,13 @@ def test_bad_input_shows_the_message_and_loses_nothing(world):
     assert 'value="Typed but refused"' in html and 'value="Blank rounds 5.56"' in html
     assert 'value="3000"' in html
     order.refresh_from_db()
-    assert order.exercise == "Vigilant Isles" and order.activity.code == "bilateral-training"
+    assert order.activity_description == "Vigilant Isles"
+    assert order.activity.code == "bilateral-training"
     assert list(order.lines.values_list("position", "category__code", "description",
                                         "quantity", "amount")) == before
 
     # A number that is no number: the field says so, next to what was typed.
-    data = new_order_data(exercise="Still typed")
+    data = new_order_data(activity_description="Still typed")
     data.update({**management(3, 0),
                  **line(0, "pol", "Fuel", "twelve", "litres", "1", "GBP")})
     html = html_of(uk.post(url("order_edit", order.pk), data), 400)
@@ -270,11 +273,11 @@ def test_bad_input_shows_the_message_and_loses_nothing(world):
     assert "Needed on a line that is filled in." in html_of(
         uk.post(url("order_edit", order.pk), data), 400)
     order.refresh_from_db()
-    assert order.exercise == "Vigilant Isles" and order.lines.count() == 2
+    assert order.activity_description == "Vigilant Isles" and order.lines.count() == 2
 
     # A new order for weapons: refused by name, nothing drafted, everything typed kept.
     count = Order.objects.count()
-    data = new_order_data(exercise="Weapons request")
+    data = new_order_data(activity_description="Weapons request")
     data.update(line(0, "weapons", "Rifles", "10", "each", "900", "GBP"))
     html = html_of(uk.post(url("order_new"), data), 400)
     assert "Weapons may not be supplied under the agreement." in html
@@ -326,7 +329,7 @@ def test_a_secret_order_is_invisible_to_the_uncleared_officer_on_every_page(worl
     secret = order_in(world, OrderState.RECEIVED, label=SECRET, lines=(FUEL,))
     official = order_in(world, OrderState.RECEIVED, lines=(MEALS,))
     # The secret order's exercise and totals must reach cleared readers only.
-    Order.objects.filter(pk=secret.pk).update(exercise="Operation Nightjar")
+    Order.objects.filter(pk=secret.pk).update(activity_description="Operation Nightjar")
     secret_texts = (secret.number, "Operation Nightjar", "10,200.00", "F-34 aviation fuel",
                     str(secret.pk))
     uncleared, cleared = verified_client(world.uk_uncleared), verified_client(world.uk)

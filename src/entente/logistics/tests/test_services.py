@@ -69,7 +69,7 @@ def state_of(order: Order) -> str:
 # (action audited, the state the step needs, the side that takes it, the call)
 STEPS: list[tuple[str, str, str, Any]] = [
     ("order.revise", S.DRAFTED, "requesting",
-     lambda actor, o: services.revise_draft(actor, o, exercise="Renamed")),
+     lambda actor, o: services.revise_draft(actor, o, activity_description="Renamed")),
     ("order.request", S.DRAFTED, "requesting", lambda actor, o: services.request_order(actor, o, DAY)),
     ("order.accept", S.REQUESTED, "supplying", lambda actor, o: services.accept_order(actor, o, DAY)),
     ("order.refuse", S.REQUESTED, "supplying",
@@ -172,7 +172,7 @@ def test_an_officer_cannot_draft_an_order_they_could_not_read_and_is_told_why(wo
 # --------------------------------------------------------------------------- from which state
 
 CALLS: dict[str, Any] = {
-    "revise": lambda w, o: services.revise_draft(w.uk, o, exercise="x"),
+    "revise": lambda w, o: services.revise_draft(w.uk, o, activity_description="x"),
     "request": lambda w, o: services.request_order(w.uk, o, DAY),
     "accept": lambda w, o: services.accept_order(w.jp, o, DAY),
     "refuse": lambda w, o: services.refuse_order(w.jp, o, "no", DAY),
@@ -400,7 +400,7 @@ def test_nothing_changes_a_refused_cancelled_or_closed_order(world, final_orders
     counter = _counter(world)
     uk, jp = world.uk, world.jp
     every_service = {
-        "revise": lambda o: services.revise_draft(uk, o, exercise="x", lines=[FUEL]),
+        "revise": lambda o: services.revise_draft(uk, o, activity_description="x", lines=[FUEL]),
         "request": lambda o: services.request_order(uk, o, DAY),
         "accept": lambda o: services.accept_order(jp, o, DAY),
         "refuse": lambda o: services.refuse_order(jp, o, "again", DAY),
@@ -552,13 +552,13 @@ def test_only_a_draft_is_revised_and_only_its_own_fields(world):
     draft = order_in(world, S.DRAFTED)
     with pytest.raises(LogisticsError, match="cannot be changed here: label, supplying_nation"):
         services.revise_draft(world.uk, draft, label=SECRET, supplying_nation="GBR")
-    services.revise_draft(world.uk, draft, exercise="  Pacific Tiger ", lines=[MEALS])
+    services.revise_draft(world.uk, draft, activity_description="  Pacific Tiger ", lines=[MEALS])
     draft.refresh_from_db()
-    assert draft.exercise == "Pacific Tiger"
+    assert draft.activity_description == "Pacific Tiger"
     assert list(draft.lines.values_list("position", "category__code", "amount")) == [
         (1, "food", Decimal("480000"))]
     assert AuditEvent.objects.get(action="order.revise", allowed=True).details == {
-        "changed": ["exercise"], "lines": 1}
+        "changed": ["activity_description"], "lines": 1}
 
 
 def test_a_line_is_checked_as_it_is_given(world):
@@ -629,7 +629,7 @@ def test_an_uncleared_officer_acting_on_a_secret_order_finds_nothing(world):
     document = exchange.create_document(actor=world.uk, label=UNCLASSIFIED, title_en="Invoice")
     stranger = world.uk_uncleared
     calls = {
-        S.DRAFTED: [lambda o: services.revise_draft(stranger, o, exercise="x"),
+        S.DRAFTED: [lambda o: services.revise_draft(stranger, o, activity_description="x"),
                     lambda o: services.request_order(stranger, o, DAY),
                     lambda o: services.cancel_order(stranger, o, "why", DAY),
                     lambda o: services.attach_document(stranger, o, "invoice", document),
