@@ -324,7 +324,7 @@ class AgendaItemIn(Schema):
                                             "title defaults to the project's name.")
 
 
-class DecisionIn(Schema):
+class PanelDecisionIn(Schema):
     kind: DecisionKind = Field(description="approve-project, approve-phase and cancel move the "
                                            "project at once; reject and defer move nothing.")
     text: str = ""
@@ -1019,7 +1019,7 @@ def add_agenda_item(request: HttpRequest, meeting_id: str, payload: AgendaItemIn
              description="approve-project (a proposal), approve-phase (the next phase) and "
                          "cancel move the item's project at once, under this decision, and only "
                          "once; this is the only way a project changes phase.")
-def record_decision(request: HttpRequest, item_id: str, payload: DecisionIn) -> Any:
+def record_decision(request: HttpRequest, item_id: str, payload: PanelDecisionIn) -> Any:
     try:
         item = selectors.agenda_item_for(request.user, item_id)
         decision = services.record_decision(actor=request.user, item=item,

@@ -126,7 +126,7 @@ class DowngradeIn(Schema):
     reason: str
 
 
-class DecisionIn(Schema):
+class RequestDecisionIn(Schema):
     approve: bool
     note: str = ""
 
@@ -543,7 +543,7 @@ def list_requests(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.post("/requests/{kind}/{request_id}/decision",
              response={200: RequestOut, 404: Problem, 422: Problem})
-def decide(request: HttpRequest, kind: str, request_id: str, payload: DecisionIn) -> Any:
+def decide(request: HttpRequest, kind: str, request_id: str, payload: RequestDecisionIn) -> Any:
     try:
         asked = selectors.request_for(request.user, kind, request_id)
         decided = services.decide_request(actor=request.user, request=asked,

@@ -125,10 +125,10 @@ def history_of(user: Any, exercise: Exercise) -> QuerySet[StateChange]:
 
 
 def milestone_for(user: Any, exercise: Exercise, milestone_id: Any) -> PlanningMilestone:
-    try:
-        pk = int(str(milestone_id))
-    except ValueError:
-        pk = None
+    text = str(milestone_id)
+    # ASCII digits within a bigint: int() would also take " 7", "٧" or "1_0", and an id past
+    # the column's range would fail in the database instead of answering "not found".
+    pk = int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**63 else None
     milestone = (milestones_of(user, exercise).filter(pk=pk).first()
                  if pk is not None else None)
     if milestone is None:

@@ -57,6 +57,7 @@ from entente.security.selectors import NotFound, parse_id, require
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 RESERVED_CODES = frozenset({"new", "calendar", "exchanges", "overdue", "calendar.ics"})
 MAX_DAYS = 366  # an exercise longer than a year is a programme, not an exercise
+PLANNING_HORIZON_DAYS = 3653  # ten years: beyond that a date is a typing error
 
 
 class ExerciseError(ValueError):
@@ -193,6 +194,8 @@ def propose_exercise(actor: Any, *, code: str, label: LabelSpec, kind: str, lead
         raise ExerciseError(_("An exercise lasts at most %(days)d days.") % {"days": MAX_DAYS})
     if starts_on < on:
         raise ExerciseError(_("A new exercise cannot start in the past."))
+    if starts_on > on + dt.timedelta(days=PLANNING_HORIZON_DAYS):
+        raise ExerciseError(_("An exercise is proposed at most ten years ahead."))
     if label.originator != nation:
         raise ExerciseError(_("New exercises are labelled by your own nation (%(code)s).")
                             % {"code": nation})

@@ -628,3 +628,24 @@ def test_the_listing_filters(world):
     assert codes(limit=1, offset=1) == ["cancelled-one"]
     assert codes(lead_nation="JPN") == []
 
+
+
+def test_an_exercise_is_proposed_at_most_ten_years_ahead(world):
+    """A date typed as 9999-12-31 is refused with a sentence, not carried into the calendar
+    (whose all-day events end the day after the last day)."""
+    far = DAY + dt.timedelta(days=3654)
+    with pytest.raises(ExerciseError, match="at most ten years ahead"):
+        services.propose_exercise(world.uk, code="far-off", label=OPEN, kind="airlift",
+                                  lead_nation="GBR", starts_on=far, ends_on=far,
+                                  name_en="Far off", on=DAY)
+    assert not Exercise.objects.filter(code="far-off").exists()
+
+
+def test_a_milestone_id_is_plain_digits(world):
+    drill = exercise(world)
+    done = services.add_milestone(world.uk, drill, kind="main", due_on=DAY + dt.timedelta(days=9),
+                                  owner=world.jp)
+    assert selectors.milestone_for(world.uk, drill, str(done.pk)) == done
+    for probe in (f" {done.pk}", f"{done.pk}_0", "٧", str(2**63), "0", "-1"):
+        with pytest.raises(NotFound):
+            selectors.milestone_for(world.uk, drill, probe)
