@@ -489,15 +489,11 @@ def _seed_rates(today: dt.date, officers: dict[str, User]) -> None:
 
 
 def _exercise_for_orders(today: dt.date, officers: dict[str, User]) -> Any:
-    """What the exercise's orders name: the exercise on record, proposed by the JASDF planner,
-    approved by the RAF's and executing since its first day, when orders link to exercises;
-    otherwise (orders naming their exercise in words) its name."""
+    """The exercise the orders are raised under: proposed by the JASDF planner, approved by the
+    RAF's, executing since its first day (its last is still ahead: the winter phase)."""
     from entente.exercises import services as exercises
     from entente.exercises.models import ExerciseKind, ExerciseState
-    from entente.logistics.models import Order
 
-    if not Order._meta.get_field("exercise").is_relation:
-        return EXERCISE
     proposed_on, starts_on = today - dt.timedelta(days=120), today - dt.timedelta(days=66)
     yuki, dan = officers["yuki"], officers["dan"]
     exercise = exercises.propose_exercise(
