@@ -46,6 +46,16 @@ def line_amount(quantity: Decimal, unit_price: Decimal, places: int) -> Decimal:
         return rounded(quantity * unit_price, places)
 
 
+def summed(total: Decimal | float | int | None, currency: str,
+           places: dict[str, int]) -> Decimal:
+    """A sum the database made of amounts in one currency, exact. Every amount on record (a
+    line's, a ledger entry's) is a whole number of the currency's minor unit, so their sum is
+    too; but SQLite adds decimals as binary floating point and may answer 471262635.459999 for
+    .46. Rounding to the minor unit restores the exact sum while it has at most 15 significant
+    digits (PostgreSQL's sums are exact already, and unchanged by this)."""
+    return rounded(Decimal(str(total or 0)), places[currency])
+
+
 def totals(amounts: Iterable[tuple[str, Decimal]]) -> dict[str, Decimal]:
     """Exact sums per currency, in currency order."""
     sums: dict[str, Decimal] = {}

@@ -21,14 +21,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from fpdf.enums import Align, XPos, YPos
 
 from entente.exchange import pdf as exchange_pdf
 from entente.logistics import money
-from entente.logistics.models import LedgerKind
-from entente.logistics.selectors import Statement
+from entente.logistics.models import LedgerKind, Order
+from entente.logistics.selectors import Statement, orders_in_ledger
 from entente.security import reference
 from entente.security.labels import Banner, banner
 from entente.security.models import Label
@@ -213,6 +214,28 @@ class _Echo:
 
     def write(self, value: str) -> str:
         return value
+
+
+def report_marking(user: Any, orders: QuerySet[Order]) -> Marking | None:
+    """The marking of a report that includes these orders (None: it includes none)."""
+    label_ids = orders.order_by().values_list("label_id", flat=True).distinct()
+    return highest_marking(labels_with_parts(label_ids), getattr(user, "nationality_id", None))
+
+
+def file_banner(statement: Statement, marking: Marking | None,
+                reader_nation: str | None) -> Banner:
+    """The banner a statement file carries: its orders' marking, or, with no order in it, the
+    lowest marking of the reader's scheme releasable to the two parties."""
+    if marking is not None:
+        return marking.banner
+    return unprotected_banner(reader_nation, (statement.a, statement.b))
+
+
+def statement_marking(user: Any, statement: Statement) -> tuple[Marking | None, Banner]:
+    """The marking of a statement's orders, and the banner its files carry."""
+    marking = report_marking(user, orders_in_ledger(user, pair=(statement.a, statement.b),
+                                                    until=statement.end))
+    return marking, file_banner(statement, marking, getattr(user, "nationality_id", None))
 
 
 def statement_csv(statement: Statement, marking: Banner, places: dict[str, int],

@@ -110,9 +110,10 @@ def orders_of_exercise(user: Any, exercise: Any) -> ExerciseOrders:
     """The ACSA orders raised under an exercise that the reader may view, with their totals."""
     orders = visible_orders(user, exercise=exercise)
     live = orders.exclude(state__in=[OrderState.CANCELLED, OrderState.REFUSED])
-    totals = money.totals(OrderLine.objects.filter(order__in=live.values("pk")).order_by()
-                          .values_list("currency_id").annotate(t=Sum("amount"))
-                          .values_list("currency_id", "t"))
+    places = money.minor_units()
+    totals = money.totals((c, money.summed(t, c, places)) for c, t in (
+        OrderLine.objects.filter(order__in=live.values("pk")).order_by()
+        .values_list("currency_id").annotate(t=Sum("amount")).values_list("currency_id", "t")))
     shown = list(orders.order_by("-created_at", "id")[:MAX_LISTED])
     record_listing(user, shown, what="logistics.order")  # type: ignore[arg-type]
     return ExerciseOrders(shown, orders.count(), totals)
@@ -167,12 +168,13 @@ def totals_of(user: Any, order: Order) -> dict[str, Decimal]:
 def totals_by_order(user: Any, orders: list[Order]) -> dict[Any, dict[str, Decimal]]:
     """Each listed order's total by currency, in one query through the kernel."""
     sums: dict[Any, dict[str, Decimal]] = {}
+    places = money.minor_units()
     rows = (visible(user, OrderLine.objects.filter(order__in=[o.pk for o in orders]),
                     label="order__label")
             .order_by().values_list("order_id", "currency_id").annotate(t=Sum("amount"))
             .values_list("order_id", "currency_id", "t"))
     for order_id, currency, total in rows:
-        sums.setdefault(order_id, {})[currency] = total
+        sums.setdefault(order_id, {})[currency] = money.summed(total, currency, places)
     return sums
 
 
@@ -184,6 +186,19 @@ def listed(user: Any, rows: QuerySet[Any], *, what: str, limit: int = MAX_LISTED
 
 
 # --------------------------------------------------------------------------- money
+
+
+def orders_in_ledger(user: Any, *, pair: tuple[str, str] | None = None,
+                     until: dt.date | None = None) -> QuerySet[Order]:
+    """The orders the user may view that have ledger entries (between the pair, up to the day):
+    those a balance or statement sums."""
+    entries = LedgerEntry.objects.all()
+    if pair is not None:
+        a, b = pair
+        entries = entries.filter(Q(debtor_id=a, creditor_id=b) | Q(debtor_id=b, creditor_id=a))
+    if until is not None:
+        entries = entries.filter(on__lte=until)
+    return visible(user, Order.objects.filter(pk__in=entries.values("order_id")))
 
 
 def _visible_ledger(user: Any) -> QuerySet[LedgerEntry]:
@@ -201,11 +216,13 @@ class Balance:
 
 def _sums(entries: QuerySet[LedgerEntry]) -> dict[tuple[str, str], dict[str, Decimal]]:
     sums: dict[tuple[str, str], dict[str, Decimal]] = {}
+    places = money.minor_units()
     for debtor, creditor, currency, amount in (
             entries.order_by().values_list("debtor_id", "creditor_id", "currency_id")
             .annotate(total=Sum("amount")).values_list("debtor_id", "creditor_id",
                                                        "currency_id", "total")):
-        sums.setdefault((debtor, creditor), {})[currency] = amount
+        sums.setdefault((debtor, creditor), {})[currency] = money.summed(amount, currency,
+                                                                         places)
     return sums
 
 
@@ -271,21 +288,29 @@ def statement(user: Any, a: str, b: str, start: dt.date, end: dt.date,
     between = _visible_ledger(user).filter(Q(debtor_id=a, creditor_id=b)
                                            | Q(debtor_id=b, creditor_id=a))
     signed = between.annotate(signed=_owed(a, b))
-
-    def by_currency(queryset: QuerySet[Any], expression: Any) -> dict[str, Decimal]:
-        return dict(sorted(queryset.order_by().values_list("currency_id")
-                           .annotate(total=Sum(expression)).values_list("currency_id", "total")))
-
-    opening = by_currency(signed.filter(on__lt=start), F("signed"))
-    period = signed.filter(on__gte=start, on__lte=end)
+    in_period = Q(on__gte=start, on__lte=end)
     more = Q(debtor_id=a, amount__gt=0) | Q(debtor_id=b, amount__lt=0)  # a owes b more
-    debits = by_currency(period.filter(more), F("signed"))
-    credits = by_currency(period.exclude(more), -F("signed"))
-    currencies = sorted({*opening, *debits, *credits})
+    # One pass over the reader's ledger for all four figures (four queries read it four times:
+    # 0.5 s of a 100,000-order statement).
+    sums = (signed.filter(on__lte=end).order_by().values("currency_id").annotate(
+        opening=Sum("signed", filter=Q(on__lt=start)),
+        debits=Sum("signed", filter=in_period & more),
+        credits=Sum(-F("signed"), filter=in_period & ~more),
+        entries=Count("id", filter=in_period)).order_by("currency_id"))
+    opening: dict[str, Decimal] = {}
+    debits: dict[str, Decimal] = {}
+    credits: dict[str, Decimal] = {}
+    count = 0
+    for row in sums:
+        currency = row["currency_id"]
+        for figure, into in (("opening", opening), ("debits", debits), ("credits", credits)):
+            if row[figure] is not None:
+                into[currency] = money.summed(row[figure], currency, places)
+        count += row["entries"]
     zero = Decimal(0)
     closing = {c: opening.get(c, zero) + debits.get(c, zero) - credits.get(c, zero)
-               for c in currencies}
-    count = period.count()
+               for c in sorted({*opening, *debits, *credits})}
+    period = signed.filter(in_period)
     audit.record("logistics.statement", actor=user, allowed=True,
                  reason="ledger read through the visibility filter",
                  detail={"a": a, "b": b, "start": start.isoformat(), "end": end.isoformat(),
@@ -355,8 +380,10 @@ def ageing(user: Any, on: dt.date | None = None) -> list[AgeingRow]:
                      "currency_id").annotate(total=Sum("amount"))
         .values_list("band", "order__requesting_nation_id", "order__supplying_nation_id",
                      "currency_id", "total"))
+    places = money.minor_units()
     for band, requesting, supplying, currency, total in line_sums:
-        amounts.setdefault((band, requesting, supplying), {})[currency] = total
+        amounts.setdefault((band, requesting, supplying), {})[currency] = money.summed(
+            total, currency, places)
     audit.record("logistics.ageing", actor=user, allowed=True,
                  reason="open orders counted through the visibility filter",
                  detail={"on": on.isoformat(), "orders": sum(counts.values())})
@@ -405,18 +432,20 @@ def reconciliation(user: Any, *, start: dt.date | None = None, end: dt.date | No
     ).order_by("requesting_nation_id", "number")
     shown = list(orders[:limit])
     ids = [o.pk for o in shown]
+    places = money.minor_units()
     line_totals: dict[Any, dict[str, Decimal]] = {}
     for order_id, currency, total in (OrderLine.objects.filter(order_id__in=ids).order_by()
                                       .values_list("order_id", "currency_id")
                                       .annotate(t=Sum("amount"))
                                       .values_list("order_id", "currency_id", "t")):
-        line_totals.setdefault(order_id, {})[currency] = total
+        line_totals.setdefault(order_id, {})[currency] = money.summed(total, currency, places)
     owed: dict[Any, dict[str, Decimal]] = {}
     debited: dict[Any, dict[str, Decimal]] = {}
     for order_id, currency, kind, total in (
             LedgerEntry.objects.filter(order_id__in=ids).order_by()
             .values_list("order_id", "currency_id", "kind").annotate(t=Sum("amount"))
             .values_list("order_id", "currency_id", "kind", "t")):
+        total = money.summed(total, currency, places)
         current = owed.setdefault(order_id, {})
         current[currency] = current.get(currency, Decimal(0)) + total
         if kind == "receipt":
@@ -479,8 +508,10 @@ def balance_history(user: Any, debtor: str, creditor: str, start: dt.date, end: 
     entries = _visible_ledger(user).filter(
         Q(debtor_id=debtor, creditor_id=creditor) | Q(debtor_id=creditor, creditor_id=debtor))
     signed = entries.annotate(signed=_owed(debtor, creditor))
-    opening = dict(signed.filter(on__lt=start).order_by().values_list("currency_id")
-                   .annotate(t=Sum("signed")).values_list("currency_id", "t"))
+    places = money.minor_units()
+    opening = {c: money.summed(t, c, places) for c, t in (
+        signed.filter(on__lt=start).order_by().values_list("currency_id")
+        .annotate(t=Sum("signed")).values_list("currency_id", "t"))}
     days = _month_ends(start, end)
     running = dict(opening)
     points = []
@@ -490,7 +521,8 @@ def balance_history(user: Any, debtor: str, creditor: str, start: dt.date, end: 
                                 .values_list("currency_id").annotate(t=Coalesce(
                                     Sum("signed"), Value(Decimal(0))))
                                 .values_list("currency_id", "t")):
-            running[currency] = running.get(currency, Decimal(0)) + total
+            running[currency] = (running.get(currency, Decimal(0))
+                                 + money.summed(total, currency, places))
         points.append(BalancePoint(day, dict(sorted(running.items()))))
         previous = day
     audit.record("logistics.history", actor=user, allowed=True,

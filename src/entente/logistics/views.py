@@ -22,7 +22,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -74,7 +74,7 @@ from entente.logistics.models import (
 from entente.logistics.services import MAX_LINES, LogisticsError
 from entente.security import audit
 from entente.security.kernel import visible
-from entente.security.labels import Banner, LabelError, banner
+from entente.security.labels import LabelError, banner
 from entente.security.pages import not_found_is_404, page_banners, reader_nation
 from entente.security.selectors import NotFound
 
@@ -117,22 +117,8 @@ def _is_overdue(order: Order, today: dt.date) -> bool:
                 and order.settle_by < today)
 
 
-def _orders_in_ledger(user: Any, *, pair: tuple[str, str] | None = None,
-                      until: dt.date | None = None) -> QuerySet[Order]:
-    """The orders the user may view that have ledger entries (between the pair, up to the day):
-    those a balance or statement sums."""
-    entries = LedgerEntry.objects.all()
-    if pair is not None:
-        a, b = pair
-        entries = entries.filter(Q(debtor_id=a, creditor_id=b) | Q(debtor_id=b, creditor_id=a))
-    if until is not None:
-        entries = entries.filter(on__lte=until)
-    return visible(user, Order.objects.filter(pk__in=entries.values("order_id")))
-
-
 def _report_marking(request: HttpRequest, orders: QuerySet[Order]) -> reports.Marking | None:
-    label_ids = orders.order_by().values_list("label_id", flat=True).distinct()
-    return reports.highest_marking(reports.labels_with_parts(label_ids), reader_nation(request))
+    return reports.report_marking(request.user, orders)
 
 
 def _marking_note(marking: reports.Marking | None) -> str:
@@ -583,7 +569,7 @@ def balances(request: HttpRequest) -> HttpResponse:
             history.append({"day": point.day, "amounts": reports.amounts(point.amounts, places),
                             "converted": reports.amount_text(value, reporting, places)})
         chart = reports.balance_chart(points, reporting, places)
-    marking = _report_marking(request, _orders_in_ledger(user, until=on))
+    marking = _report_marking(request, selectors.orders_in_ledger(user, until=on))
     return render(request, "logistics/balances.html", {
         "form": form, "on": on, "reporting": reporting, "pair": pair,
         "rows": [(b, reports.amounts(b.amounts, places),
@@ -648,16 +634,9 @@ def _statement(request: HttpRequest) -> tuple[StatementForm, selectors.Statement
     data = form.cleaned_data
     statement = selectors.statement(user, data["a"], data["b"], data["start"], data["end"],
                                     data["reporting"])
-    marking = _report_marking(request, _orders_in_ledger(user, pair=(data["a"], data["b"]),
+    marking = _report_marking(request, selectors.orders_in_ledger(user, pair=(data["a"], data["b"]),
                                                          until=data["end"]))
     return form, statement, marking
-
-
-def _file_banner(request: HttpRequest, statement: selectors.Statement,
-                 marking: reports.Marking | None) -> Banner:
-    if marking is not None:
-        return marking.banner
-    return reports.unprotected_banner(reader_nation(request), (statement.a, statement.b))
 
 
 def _file_name(statement: selectors.Statement, extension: str) -> str:
@@ -701,7 +680,7 @@ def statement_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     _form, found, marking = _statement(request)
     if found is None:
         return statement(request)
-    mark = _file_banner(request, found, marking)
+    mark = reports.file_banner(found, marking, reader_nation(request))
     audit.record("logistics.statement_export", actor=request.user, allowed=True,
                  object_type="logistics.statement",
                  detail={"format": "csv", "a": found.a, "b": found.b,
@@ -721,7 +700,7 @@ def statement_pdf(request: HttpRequest) -> HttpResponse:
     _form, found, marking = _statement(request)
     if found is None:
         return statement(request)
-    mark = _file_banner(request, found, marking)
+    mark = reports.file_banner(found, marking, reader_nation(request))
     try:
         content = reports.statement_pdf(statement=found, marking=mark, reader=request.user,
                                         places=money.minor_units(),

@@ -372,3 +372,23 @@ def test_the_cleared_officers_of_both_sides_see_every_order(world, classified):
         assert statement.credits == {"GBP": Decimal("2000")}
         assert sum(r.orders for r in selectors.ageing(reader, DAY)) == 3
         assert len(selectors.reconciliation(reader, on=later)) == 4
+
+
+def test_database_sums_are_exact_to_the_penny_on_every_database(world):
+    """SQLite adds decimals as binary floating point: 3,000 entries of £0.10 and £471,262,635.46
+    must still sum to exactly £471,262,935.46 in balances and statements (they did not before:
+    .459999…)."""
+    order = order_in(world, OrderState.RECEIVED, lines=(FUEL,))
+    LedgerEntry.objects.filter(order=order).delete()
+    entries = [LedgerEntry(order=order, debtor_id="GBR", creditor_id="JPN", currency_id="GBP",
+                           amount=Decimal("0.10"), on=DAY, kind=LedgerKind.RECEIPT)
+               for _ in range(3000)]
+    entries.append(LedgerEntry(order=order, debtor_id="GBR", creditor_id="JPN",
+                               currency_id="GBP", amount=Decimal("471262635.46"), on=DAY,
+                               kind=LedgerKind.RECEIPT))
+    LedgerEntry.objects.bulk_create(entries)
+    exact = Decimal("471262935.46")
+    [balance] = selectors.balances(world.uk, DAY)
+    assert balance.amounts == {"GBP": exact} and str(balance.amounts["GBP"]) == "471262935.46"
+    account = selectors.statement(world.uk, "GBR", "JPN", DAY, DAY)
+    assert account.debits == account.closing == {"GBP": exact} and account.entry_count == 3001
