@@ -47,17 +47,17 @@ if ((QUICK)); then
     run audit_verify_sqlite bench/audit_verify.py --db sqlite --events 50000
     run search_sqlite bench/search.py --db sqlite --documents 20000 --repeat 30
     run search_pg bench/search.py --documents 50000 --repeat 30
-    run statement_sqlite bench/statement.py --db sqlite --orders 5000 --repeat 5 --what-if
-    run statement_pg bench/statement.py --orders 10000 --repeat 5 --what-if
+    run statement_sqlite bench/statement.py --db sqlite --orders 5000 --repeat 5
+    run statement_pg bench/statement.py --orders 10000 --repeat 5
 else
-    run list_visible_pg bench/list_visible.py --records 1000000 --repeat 30 --explain --what-if-index
+    run list_visible_pg bench/list_visible.py --records 1000000 --repeat 30 --explain-index
     run decisions_pg bench/decisions.py
     run decisions_sqlite bench/decisions.py --db sqlite
     run audit_verify_pg bench/audit_verify.py --events 1000000
     run audit_verify_sqlite bench/audit_verify.py --db sqlite --events 1000000
     run search_pg bench/search.py --documents 1000000 --repeat 30 --explain
-    run statement_pg bench/statement.py --orders 100000 --repeat 10 --what-if --explain
-    run statement_sqlite bench/statement.py --db sqlite --orders 100000 --repeat 5 --what-if
+    run statement_pg bench/statement.py --orders 100000 --repeat 10 --explain
+    run statement_sqlite bench/statement.py --db sqlite --orders 100000 --repeat 5
     # Owned by another engineer; run with the size its docstring gives, if it is there.
     if [[ -f bench/encrypt_stream.py ]]; then
         run encrypt_stream bench/encrypt_stream.py --size-mib "${ENCRYPT_SIZE_MIB:-1024}"

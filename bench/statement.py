@@ -29,14 +29,11 @@ Then, for a cleared reader (GBR SECRET, one community) and an uncleared one (GBR
 * ``selectors.balances(user, today)`` and ``selectors.ageing(user, today)``.
 
 Target: the statement (call + every row) of the full period under 2 s, p50, on PostgreSQL.
-``--what-if`` also times the statement with its four aggregate queries (opening, debits,
-credits, count: four passes over the same visible ledger rows) made one query with filtered
-aggregates: a proposal for ``selectors.statement``, checked to give the same totals, not the
-application's code. ``--explain`` prints EXPLAIN (ANALYZE, BUFFERS) of every SELECT the full
+``--explain`` prints EXPLAIN (ANALYZE, BUFFERS) of every SELECT the full
 statement runs, with its time, for the cleared reader (the sub-plans folded: the label-set
 subquery of ``kernel.visible`` runs once over the small label tables).
 
-    .venv/bin/python bench/statement.py --orders 100000 --what-if --explain   # PostgreSQL
+    .venv/bin/python bench/statement.py --orders 100000 --explain   # PostgreSQL
     .venv/bin/python bench/statement.py --db sqlite --orders 5000 --repeat 5
 """
 
@@ -87,9 +84,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=10, help="timed repetitions per measurement")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--what-if", action="store_true",
-                   help="also time the statement with its four aggregate queries made one "
-                        "(a proposal, not the application's code)")
     p.add_argument("--explain", action="store_true",
                    help="EXPLAIN ANALYZE every SELECT of the full statement (cleared reader)")
     return p.parse_args()
@@ -366,75 +360,11 @@ def statement_parts(user: Any, start: dt.date, end: dt.date,
 
 
 
-def one_pass_totals(user: Any, a: str, b: str, start: dt.date, end: dt.date,
-                    ) -> tuple[dict[str, Decimal], dict[str, Decimal], dict[str, Decimal], int]:
-    """WHAT-IF (not the application's code): the opening balance, debits, credits and entry count
-    that ``selectors.statement`` gets from four queries over the same visible ledger rows
-    (opening, debits, credits, count), as one query with filtered aggregates."""
-    from django.db.models import Count, F, Q, Sum
-
-    from entente.logistics import selectors
-    from entente.logistics.models import LedgerEntry
-    from entente.security.kernel import visible
-
-    between = visible(user, LedgerEntry.objects.all(), label="order__label").filter(
-        Q(debtor_id=a, creditor_id=b) | Q(debtor_id=b, creditor_id=a))
-    period = Q(on__gte=start, on__lte=end)
-    more = Q(debtor_id=a, amount__gt=0) | Q(debtor_id=b, amount__lt=0)  # a owes b more
-    sums = list(between.filter(on__lte=end).annotate(signed=selectors._owed(a, b)).order_by()
-                .values("currency_id").annotate(
-                    opening=Sum("signed", filter=Q(on__lt=start)),
-                    debits=Sum("signed", filter=period & more),
-                    credits=Sum(-F("signed"), filter=period & ~more),
-                    entries=Count("id", filter=period)))
-
-    def column(name: str) -> dict[str, Decimal]:
-        return {r["currency_id"]: r[name] for r in sorted(sums, key=lambda r: r["currency_id"])
-                if r[name] is not None}
-
-    return (column("opening"), column("debits"), column("credits"),
-            sum(r["entries"] for r in sums))
-
-
-def what_if_one_pass(user: Any, start: dt.date, end: dt.date,
-                     args: argparse.Namespace) -> dict[str, Any]:
-    """The statement with ``one_pass_totals`` in place of its four aggregate queries: the same
-    totals (checked against ``selectors.statement``), then every row as ``Statement.rows()``."""
-    from entente.logistics import selectors
-
-    real = selectors.statement(user, "GBR", "JPN", start, end)
-    opening, debits, credits, count = one_pass_totals(user, "GBR", "JPN", start, end)
-    same = ((opening, debits, credits, count)
-            == (real.opening, real.debits, real.credits, real.entry_count))
-
-    def run() -> int:
-        one_pass_totals(user, "GBR", "JPN", start, end)
-        return sum(1 for _ in real.rows())
-
-    seconds, rows = repeat(run, args)
-    calls, _ = repeat(lambda: one_pass_totals(user, "GBR", "JPN", start, end), args)
-    if not same:
-        print(f"  what-if totals differ: {(opening, debits, credits, count)} vs "
-              f"{(real.opening, real.debits, real.credits, real.entry_count)}", file=sys.stderr)
-    return {"rows": rows, "same_totals": same, "total": B.summary_ms(seconds),
-            "call": B.summary_ms(calls)}
-
-def report_marking(user: Any, end: dt.date) -> Any:
-    """The marking of a statement as the view computes it (views._orders_in_ledger and
-    views._report_marking): the labels of the visible orders with entries up to the end."""
-    from django.db.models import Q
-
+def report_marking(user: Any, statement: Any) -> Any:
+    """The marking of a statement's files, as the CSV and PDF exports compute it."""
     from entente.logistics import reports
-    from entente.logistics.models import LedgerEntry, Order
-    from entente.security.kernel import visible
 
-    entries = LedgerEntry.objects.filter(Q(debtor_id="GBR", creditor_id="JPN")
-                                         | Q(debtor_id="JPN", creditor_id="GBR"), on__lte=end)
-    orders = visible(user, Order.objects.filter(pk__in=entries.values("order_id")))
-    label_ids = orders.order_by().values_list("label_id", flat=True).distinct()
-    marking = reports.highest_marking(reports.labels_with_parts(label_ids), user.nationality_id)
-    return (marking.banner if marking else
-            reports.unprotected_banner(user.nationality_id, ("GBR", "JPN")))
+    return reports.statement_marking(user, statement)[1]
 
 
 def csv_parts(user: Any, start: dt.date, end: dt.date,
@@ -443,11 +373,12 @@ def csv_parts(user: Any, start: dt.date, end: dt.date,
 
     def export() -> int:
         st = selectors.statement(user, "GBR", "JPN", start, end)
-        mark = report_marking(user, end)
+        mark = report_marking(user, st)
         return sum(len(line) for line in reports.statement_csv(st, mark, money.minor_units()))
 
     total, size = repeat(export, args)
-    marking, _ = repeat(lambda: report_marking(user, end), args)
+    account = selectors.statement(user, "GBR", "JPN", start, end)
+    marking, _ = repeat(lambda: report_marking(user, account), args)
     return {"bytes": size, "total": B.summary_ms(total), "marking": B.summary_ms(marking)}
 
 
@@ -542,8 +473,6 @@ def main() -> None:
             print(f"  {name}: statement full p50 {r['statement_full']['total']['p50_ms']:.0f} ms",
                   file=sys.stderr)
             r["statement_year"] = statement_parts(user, year_start, today, args)
-            if args.what_if:
-                r["what_if_one_pass_full"] = what_if_one_pass(user, full_start, today, args)
             if has_reports:
                 r["csv_full"] = csv_parts(user, full_start, today, args)
             seconds, found = repeat(lambda u=user: selectors.balances(u, today), args)
@@ -572,13 +501,6 @@ def main() -> None:
                 s = r[what]
                 rows.append([name, what.replace("_", " "), s["rows"], s["total"]["p50_ms"],
                              s["total"]["p95_ms"], s["call"]["p50_ms"], s["rows_read"]["p50_ms"]])
-            if "what_if_one_pass_full" in r:
-                w = r["what_if_one_pass_full"]
-                differ = (" (≠: SQLite sums floats)" if env["db"] == "sqlite"
-                          else " (TOTALS DIFFER)")
-                rows.append([name, "what-if: one-pass totals, full"
-                             + ("" if w["same_totals"] else differ), w["rows"],
-                             w["total"]["p50_ms"], w["total"]["p95_ms"], w["call"]["p50_ms"], ""])
             if "csv_full" in r:
                 c = r["csv_full"]
                 rows.append([name, "csv full (statement+marking+lines)", c["bytes"],
