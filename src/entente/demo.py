@@ -104,8 +104,10 @@ USERS = [
              "SECRET", clearance_expired=True, communities=("aam-feasibility",)),
     DemoUser("haruka", "Haruka", "Sato", "JPN", "jpn-nsa", (Role.SECURITY_OFFICER,), "KIMITSU",
              communities=("cbr-research", "aam-feasibility")),
+    # Kenji is also an exercise planner: the one Japanese planner cleared to read (and so to
+    # approve) the UK's SECRET airlift exercise, which Yuki (HI) may not see.
     DemoUser("kenji", "Kenji", "Watanabe", "JPN", "jpn-atla",
-             (Role.PROJECT_OFFICER, Role.LOGISTICS_OFFICER), "GOKUHI",
+             (Role.PROJECT_OFFICER, Role.LOGISTICS_OFFICER, Role.EXERCISE_PLANNER), "GOKUHI",
              communities=("aam-feasibility", "cbr-research")),
     DemoUser("yuki", "Yuki", "Tanaka", "JPN", "jpn-jasdf",
              (Role.LOGISTICS_OFFICER, Role.EXERCISE_PLANNER), "HI"),
@@ -579,6 +581,218 @@ def _seed_logistics(today: dt.date) -> dict[str, Any]:
     return orders
 
 
+# --------------------------------------------------------------------------- exercises
+
+UK_OFFICIAL, UK_SENSITIVE = "GBR/OFFICIAL|rel=GBR,JPN", "GBR/OFFICIAL-SENSITIVE|rel=GBR,JPN"
+JP_SENSITIVE = "JPN/TORIATSUKAI-CHUI|rel=GBR,JPN"  # protected as OFFICIAL-SENSITIVE in the UK
+CLASSIFIED_EXERCISE = "GBR/SECRET|rel=GBR,JPN"
+
+
+@dataclass(frozen=True)
+class DemoExercise:
+    """A joint exercise: proposed by ``planner`` ``proposed`` days before today, running from
+    ``starts`` to ``ends`` days from today (negative: in the past). Its name and code end with
+    the year it starts, so they stay true whatever today is."""
+
+    key: str
+    code: str
+    name_en: str
+    name_ja: str
+    kind: str
+    planner: str
+    lead: str
+    label: str
+    proposed: int
+    starts: int
+    ends: int
+    objectives_en: str
+    objectives_ja: str
+    locations: tuple[tuple[str, str | None], ...]
+    # (nation, unit, personnel, equipment)
+    units: tuple[tuple[str, str, int, str], ...]
+
+
+EXERCISES = [
+    DemoExercise(
+        "hadr", "resilient-islands", "Resilient Islands", "レジリエント・アイランズ", "hadr",
+        "yuki", "JPN", JP_SENSITIVE, 300, -160, -151,
+        "Disaster relief after a simulated Nankai Trough earthquake and tsunami: airlift of "
+        "relief supplies, medical evacuation and a combined coordination centre with the "
+        "prefecture.",
+        "南海トラフ地震・津波を想定した災害救援：救援物資の空輸、患者後送及び県との共同調整所の運営。",
+        (("Kōchi Ryōma Airport", "JPN"), ("JGSDF Camp Kōchi", "JPN")),
+        (("JPN", "JGSDF 14th Brigade", 450, "Engineer and medical companies, 4 × UH-1J"),
+         ("JPN", "JASDF 3rd Tactical Airlift Group", 60, "2 × C-2"),
+         ("GBR", "HMS Spey", 55, "River-class patrol vessel, Wildcat HMA2, relief stores"),
+         ("GBR", "40 Commando Royal Marines (detachment)", 30, "Boats, field medical kit"))),
+    DemoExercise(
+        "cancelled", "pacific-lifeline", "Pacific Lifeline", "パシフィック・ライフライン", "hadr",
+        "dan", "GBR", UK_OFFICIAL, 230, -100, -93,
+        "Humanitarian assistance to remote islands after a typhoon: ship-to-shore delivery of "
+        "aid and casualty evacuation by helicopter.",
+        "台風被災後の離島への人道支援：艦船から陸岸への救援物資輸送及びヘリコプターによる患者後送。",
+        (("Amami Ōshima", "JPN"), ("JMSDF Sasebo", "JPN")),
+        (("GBR", "HMS Spey", 55, "Wildcat HMA2, humanitarian aid stores"),
+         ("JPN", "JS Ōsumi", 135, "2 × LCAC landing craft"),
+         ("JPN", "JGSDF Amphibious Rapid Deployment Brigade", 60, "AAV7 amphibious vehicles"))),
+    DemoExercise(
+        "neo", "safe-harbour", "Safe Harbour", "セーフ・ハーバー", "neo",
+        "dan", "GBR", UK_SENSITIVE, 80, 75, 84,
+        "Evacuation of British and Japanese nationals from a third country: an evacuation "
+        "handling centre, processing of evacuees and their airlift by A400M and C-2.",
+        "第三国からの英国人及び日本人の退避：退避者受入施設の運営、退避者の処理及びA400M・C-2による空輸。",
+        (("RAF Akrotiri (Sovereign Base Areas, Cyprus)", "GBR"), ("RAF Brize Norton", "GBR")),
+        (("GBR", "No. LXX Squadron, RAF", 70, "2 × A400M Atlas"),
+         ("GBR", "2nd Battalion, The Parachute Regiment", 140,
+          "Evacuation handling centre, protection party"),
+         ("JPN", "JASDF 2nd Tactical Airlift Group", 55, "1 × C-2"),
+         ("JPN", "JGSDF 1st Airborne Brigade", 90, "Protection party, light vehicles"))),
+    DemoExercise(
+        "peacekeeping", "peace-bridge", "Peace Bridge", "ピース・ブリッジ", "peacekeeping",
+        "yuki", "JPN", JP_SENSITIVE, 30, 150, 163,
+        "Training of engineer and medical contingents for United Nations peacekeeping: field "
+        "engineering, camp construction, protection of civilians and casualty care.",
+        "国連平和維持活動に派遣される施設部隊及び衛生部隊の訓練：野外施設、宿営地の建設、文民保護及び救護。",
+        (("JGSDF Camp Fuji", "JPN"),),
+        (("JPN", "JGSDF 4th Engineer Group", 120, "Excavators, bulldozers, water purification"),
+         ("JPN", "JGSDF Medical Unit, Eastern Army", 40, "Field surgical set"),
+         ("GBR", "36 Engineer Regiment, Royal Engineers", 45, "Field engineering instructors"),
+         ("GBR", "22 Field Hospital", 20, "Role 2 medical instructors"))),
+    DemoExercise(
+        "secret", "silent-crane", "Silent Crane", "サイレント・クレーン", "airlift",
+        "dan", "GBR", CLASSIFIED_EXERCISE, 3, 120, 131,
+        "Tactical airlift into a contested landing zone: night low-level routes, defensive "
+        "aids and assault landings by A400M and C-2 crews.",
+        "脅威下の着陸地域への戦術空輸：A400M及びC-2搭乗員による夜間低高度飛行、自己防御装置の運用及び強行着陸。",
+        (("RAF Brize Norton", "GBR"), ("Spadeadam Electronic Warfare Tactics Range", "GBR")),
+        (("GBR", "No. 30 Squadron, RAF", 65, "2 × A400M Atlas with defensive aids suite"),
+         ("JPN", "JASDF 3rd Tactical Airlift Group", 50, "2 × C-2"))),
+]
+
+LESSONS_LEARNED = (
+    "1. The combined coordination centre worked best with liaison officers of both forces at "
+    "the prefecture's disaster headquarters from the first day.\n"
+    "2. Different casualty evacuation forms slowed the hand-over of patients: a bilingual "
+    "common form is proposed.\n"
+    "3. ACSA orders for fuel and rations were agreed in hours, not days, because the categories "
+    "had been settled at the main planning conference.\n\n"
+    "1. 共同調整所は、初日から両国部隊の連絡幹部を県の災害対策本部に置いたときに最もよく機能した。\n"
+    "2. 患者後送の様式の違いが患者の引継ぎを遅らせた。日英両語の共通様式を提案する。\n"
+    "3. 燃料及び糧食のACSA請求は、区分を主計画会議で合意していたため、数日ではなく数時間で合意された。")
+
+CANCELLATION = ("HMS Spey and her Wildcat were committed to the typhoon relief operation in "
+                "the Sakishima Islands. The training objectives move to next year's programme.")
+
+
+def _seed_exercises(today: dt.date) -> dict[str, Any]:
+    """Exercises of every type and in every state besides Vigilant Isles (other, executing),
+    their planning conferences, a request for visit to attend one, and staff and academic
+    exchanges, made by the services (checked and audited), back-dated with ``on``. A request
+    for visit cannot start in the past, so the visits and exchanges all start after today.
+    Returns the exercises and exchanges by key."""
+    from entente.exercises import services as exercises
+    from entente.exercises.models import ExchangeKind, ExerciseState, MilestoneKind
+    from entente.industry import services as industry
+
+    people = {u.username: u for u in User.objects.filter(
+        username__in=["alice", "ben", "dan", "haruka", "kenji", "yuki"])}
+    org = {o.code: o for o in Organisation.objects.all()}
+
+    def day(n: int) -> dt.date:
+        return today + dt.timedelta(days=n)
+
+    made: dict[str, Any] = {}
+    for spec in EXERCISES:
+        year = day(spec.starts).year
+        made[spec.key] = exercises.propose_exercise(
+            people[spec.planner], code=f"{spec.code}-{year}", label=LabelSpec.parse(spec.label),
+            kind=spec.kind, lead_nation=spec.lead, starts_on=day(spec.starts),
+            ends_on=day(spec.ends), name_en=f"{spec.name_en} {year}",
+            name_ja=f"{spec.name_ja}{year}", objectives_en=spec.objectives_en,
+            objectives_ja=spec.objectives_ja, locations=spec.locations,
+            units=[exercises.UnitSpec(*unit) for unit in spec.units], on=day(-spec.proposed))
+
+    def approve_and_plan(key: str, approver: str, approved: int, planning: int) -> None:
+        exercise = made[key]
+        exercises.advance(people[approver], exercise, ExerciseState.APPROVED, on=day(approved),
+                          note="Agreed by both nations' planning staffs.")
+        if planning:
+            exercises.advance(people[exercise.proposed_by.username], exercise,
+                              ExerciseState.PLANNING, on=day(planning))
+
+    def conference(key: str, kind: str, due: int, place: str, owner: str,
+                   done: bool = False, title: str = "") -> Any:
+        exercise = made[key]
+        milestone = exercises.add_milestone(
+            people[exercise.proposed_by.username], exercise, kind=kind, due_on=day(due),
+            owner=people[owner], title=title, place=place)
+        if done:
+            exercises.complete_milestone(people[owner], milestone, on=day(due))
+        return milestone
+
+    # Completed (JPN-led): all three planning conferences held, then the lessons learned.
+    hadr = made["hadr"]
+    approve_and_plan("hadr", "dan", -290, -288)
+    conference("hadr", MilestoneKind.INITIAL, -250, "JGSDF Camp Kōchi", "yuki", done=True)
+    conference("hadr", MilestoneKind.MAIN, -205, "Ministry of Defence, London", "dan", done=True)
+    conference("hadr", MilestoneKind.FINAL, -175, "JGSDF Camp Kōchi", "yuki", done=True)
+    exercises.advance(people["yuki"], hadr, ExerciseState.EXECUTING, on=hadr.starts_on)
+    exercises.advance(people["yuki"], hadr, ExerciseState.COMPLETED, on=day(-140),
+                      lessons_learned=LESSONS_LEARNED)
+
+    # Cancelled (GBR-led): its ship went to a real typhoon instead; the main conference was
+    # never held (a cancelled exercise's milestones are not overdue).
+    approve_and_plan("cancelled", "yuki", -224, -222)
+    conference("cancelled", MilestoneKind.INITIAL, -180, "JMSDF Sasebo", "yuki", done=True)
+    conference("cancelled", MilestoneKind.MAIN, -120, "HMS Spey, Yokosuka", "dan")
+    exercises.cancel_exercise(people["dan"], made["cancelled"], CANCELLATION, on=day(-133))
+
+    # Planning (GBR-led): the initial conference held, a return overdue, the main and final
+    # conferences ahead; a JASDF planner asks to attend the main one (assured by Japan's
+    # security authority, waiting for the UK's).
+    approve_and_plan("neo", "yuki", -74, -72)
+    conference("neo", MilestoneKind.INITIAL, -45, "JASDF Iruma Air Base", "yuki", done=True)
+    conference("neo", MilestoneKind.OTHER, -7, "", "yuki",
+               title="Force lists and C-2 diplomatic clearances returned")
+    main = conference("neo", MilestoneKind.MAIN, 21, "RAF Brize Norton", "dan")
+    conference("neo", MilestoneKind.FINAL, 56, "JASDF Iruma Air Base", "yuki")
+    made["conference-visit"] = exercises.request_conference_visit(
+        people["yuki"], main, host=org["gbr-raf"], site="RAF Brize Norton",
+        level="OFFICIAL-SENSITIVE", label=LabelSpec.parse(JP_SENSITIVE), last_day=day(23),
+        purpose=f"Main planning conference of exercise {made['neo'].name_en}")
+    industry.assure_visit(people["haruka"], made["conference-visit"])
+
+    # Approved (JPN-led), planning not yet started; the SECRET one is only proposed, waiting
+    # for Japan's approval (Kenji's: Yuki may not read it).
+    approve_and_plan("peacekeeping", "dan", -20, 0)
+
+    # Exchanges: a JASDF officer with the RAF's planners for the evacuation exercise (approved:
+    # assured by Japan's authority, approved by the UK's), an ATLA engineer with DE&S (assured,
+    # waiting for the UK), a DE&S scientist at a Japanese university (submitted).
+    neo = made["neo"]
+    made["exchange-approved"] = exercises.request_exchange(
+        people["yuki"], kind=ExchangeKind.STAFF, host=org["gbr-raf"],
+        site="Air Command, RAF High Wycombe", first_day=neo.starts_on - dt.timedelta(days=14),
+        last_day=neo.starts_on + dt.timedelta(days=168), level="OFFICIAL-SENSITIVE",
+        label=LabelSpec.parse(JP_SENSITIVE), exercise=neo,
+        purpose=f"JASDF air mobility staff officer on exchange with the RAF: liaison for "
+                f"exercise {neo.name_en}")
+    industry.assure_visit(people["haruka"], made["exchange-approved"].visit)
+    industry.approve_visit(people["alice"], made["exchange-approved"].visit)
+    made["exchange-assured"] = exercises.request_exchange(
+        people["kenji"], kind=ExchangeKind.STAFF, host=org["gbr-des"], site="Abbey Wood",
+        first_day=day(90), last_day=day(90 + 364), level="SECRET",
+        label=LabelSpec.parse(JP_SENSITIVE),
+        purpose="ATLA engineer on exchange with the DE&S Complex Weapons team")
+    industry.assure_visit(people["haruka"], made["exchange-assured"].visit)
+    made["exchange-submitted"] = exercises.request_exchange(
+        people["ben"], kind=ExchangeKind.ACADEMIC, host=org["kanto-tech"],
+        site="Tsukuba campus", first_day=day(45), last_day=day(45 + 300), level="HI",
+        label=LabelSpec.parse(UK_SENSITIVE),
+        purpose="Visiting researcher, radio-frequency materials laboratory (seeker radomes)")
+    return made
+
+
 def _years_from(day: dt.date, years: int) -> dt.date:
     """The same day ``years`` later (or earlier); 29 February becomes 28 February."""
     try:
@@ -657,6 +871,7 @@ def seed() -> bool:
         _seed_cooperation(today)
         _seed_visits(today)
         _seed_logistics(today)
+        _seed_exercises(today)
     return True
 
 

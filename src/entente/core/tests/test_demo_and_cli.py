@@ -107,6 +107,78 @@ def test_demo_logistics_orders_are_in_every_state_and_the_secret_one_is_hidden(w
         assert selectors.visible_orders(world[name]).count() == orders.count(), name
 
 
+def test_demo_exercises_cover_every_type_and_state_and_the_secret_one_is_hidden(world):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from entente.exercises import selectors
+    from entente.exercises.models import (
+        ConferenceVisit,
+        Exercise,
+        ExerciseKind,
+        ExerciseState,
+        MilestoneKind,
+        StaffExchange,
+    )
+    from entente.industry.models import VisitState
+
+    today = timezone.localdate()
+    exercises = Exercise.objects.select_related("label", "label__classification")
+    assert set(exercises.values_list("kind", flat=True)) == set(ExerciseKind.values)
+    assert set(exercises.values_list("state", flat=True)) == set(ExerciseState.values)
+    assert set(exercises.values_list("lead_nation_id", flat=True)) == {"GBR", "JPN"}
+    assert exercises.filter(code=demo.EXERCISE_CODE, name_en=demo.EXERCISE).exists()
+    for exercise in exercises:
+        assert exercise.name_en and exercise.name_ja, exercise
+        assert exercise.locations.exists(), exercise
+        assert exercise.label.releasable_to.filter(code__in=["GBR", "JPN"]).count() == 2
+    for exercise in exercises.exclude(code=demo.EXERCISE_CODE):
+        assert set(exercise.units.values_list("nation_id", flat=True)) == {"GBR", "JPN"}
+        assert all(u.personnel > 0 and u.equipment for u in exercise.units.all())
+    [completed] = exercises.filter(state=ExerciseState.COMPLETED)
+    assert completed.lessons_learned and completed.ends_on < today
+    assert not completed.milestones.filter(done_on__isnull=True).exists()
+    [cancelled] = exercises.filter(state=ExerciseState.CANCELLED)
+    assert cancelled.history.get(state=ExerciseState.CANCELLED).note
+    [planning] = exercises.filter(state=ExerciseState.PLANNING)
+    assert {MilestoneKind.INITIAL, MilestoneKind.MAIN, MilestoneKind.FINAL} <= set(
+        planning.milestones.values_list("kind", flat=True))
+    assert planning.milestones.filter(done_on__isnull=False).exists()
+    [overdue] = selectors.overdue_milestones(world["dan"], today)
+    assert overdue.exercise == planning and overdue.due_on < today
+    [conference] = ConferenceVisit.objects.select_related("visit", "milestone")
+    assert conference.milestone.exercise == planning
+    assert conference.visit.state == VisitState.ASSURED and conference.visit.first_day >= today
+
+    exchanges = StaffExchange.objects.select_related("visit")
+    assert set(exchanges.values_list("kind", flat=True)) == {"staff", "academic"}
+    assert {VisitState.APPROVED, VisitState.SUBMITTED} <= {x.visit.state for x in exchanges}
+    assert exchanges.filter(exercise__isnull=False).exists()
+    assert all(x.visit.first_day >= today for x in exchanges)
+    # Made by the services: every exercise proposed, every exchange requested, audited.
+    assert AuditEvent.objects.filter(action="exercise.propose",
+                                     source="demo").count() == exercises.count()
+    assert AuditEvent.objects.filter(action="exchange.request",
+                                     source="demo").count() == exchanges.count()
+
+    [secret] = exercises.filter(label__classification__code="SECRET")
+    assert secret.state == ExerciseState.PROPOSED
+    others = {e.pk for e in exercises if e.label.classification.code in {
+        "OFFICIAL", "OFFICIAL-SENSITIVE", "TORIATSUKAI-CHUI"}}
+    assert others == {e.pk for e in exercises} - {secret.pk}
+    start, end = today - dt.timedelta(days=30), today + dt.timedelta(days=365)
+    assert secret.starts_on <= end
+    secret_event = f"exercise-{secret.pk}"
+    for name in ("admin", "chris", "yuki"):  # no clearance, an expired one, HI < GOKUHI
+        shown = set(selectors.visible_exercises(world[name]).values_list("pk", flat=True))
+        assert shown == others, name
+        assert secret_event not in {e.uid for e in selectors.calendar(world[name], start, end)}
+    for name in ("dan", "kenji"):  # its proposer, and the Japanese planner who may approve it
+        assert selectors.visible_exercises(world[name]).count() == exercises.count(), name
+        assert secret_event in {e.uid for e in selectors.calendar(world[name], start, end)}
+
+
 def test_demo_totp_code_signs_in(world, client):
     response = client.post("/sign-in/", {"username": "kenji", "password": demo.DEMO_PASSWORD,
                                          "otp_token": demo.current_code("kenji")})
