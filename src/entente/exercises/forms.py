@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from entente.core.models import Nation, Organisation
 from entente.exchange.forms import LabelFieldsMixin, current_markings
@@ -151,7 +152,7 @@ class LocationRowForm(RowForm):
 
 class UnitRowForm(RowForm):
     nation = forms.ChoiceField(label=_("Nation"), required=False)
-    unit = forms.CharField(label=_("Unit"), max_length=200, required=False)
+    unit = forms.CharField(label=pgettext_lazy("military unit", "Unit"), max_length=200, required=False)
     personnel = forms.IntegerField(label=_("Personnel"), required=False, min_value=0,
                                    max_value=1_000_000,
                                    widget=forms.NumberInput(attrs={"min": "0"}))
@@ -232,7 +233,7 @@ class LocationForm(forms.Form):
 
 class UnitForm(forms.Form):
     nation = forms.ChoiceField(label=_("Nation"))
-    unit = forms.CharField(label=_("Unit"), max_length=200)
+    unit = forms.CharField(label=pgettext_lazy("military unit", "Unit"), max_length=200)
     personnel = forms.IntegerField(label=_("Personnel"), min_value=0, max_value=1_000_000,
                                    widget=forms.NumberInput(attrs={"min": "0"}))
     equipment = forms.CharField(label=_("Equipment"), max_length=300, required=False)

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from entente.core.models import BilingualName, Nation
 from entente.security.models import Protected
@@ -159,7 +160,7 @@ class ExchangeRate(models.Model):
 
 class OrderState(models.TextChoices):
     DRAFTED = "drafted", _("Drafted")
-    REQUESTED = "requested", _("Requested")
+    REQUESTED = "requested", pgettext_lazy("order state", "Requested")
     ACCEPTED = "accepted", _("Accepted")
     REFUSED = "refused", _("Refused")
     PROVIDED = "provided", _("Provided")
