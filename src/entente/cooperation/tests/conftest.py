@@ -3,6 +3,7 @@ of both nations, a cleared and an uncleared company, and one proposed project.""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from entente.cooperation.models import PanelRole, Project
 from entente.core.models import OrganisationKind, Role
 from entente.security.labels import LabelSpec
 from entente.testing import authority, facility, make_user, organisation
+from entente.testing.shared import build_for_the_module
 
 PROJECT_LABEL = "GBR/OFFICIAL-SENSITIVE|rel=GBR,JPN"
 
@@ -41,8 +43,7 @@ def seat(actor: Any, user: Any, role: str) -> None:
                                   valid_until=today + dt.timedelta(days=365))
 
 
-@pytest.fixture
-def world(db) -> World:
+def _build_world() -> World:
     uk_admin = make_user("uk-so", "GBR", org=authority("GBR"), clearance="TOP-SECRET",
                          roles=[Role.SECURITY_OFFICER])
     jp_admin = make_user("jp-so", "JPN", org=authority("JPN"), clearance="KIMITSU",
@@ -66,3 +67,14 @@ def world(db) -> World:
     services.add_member(actor=uk_officer, project=project, user=jp_officer)
     return World(uk_chair, jp_chair, secretary, uk_officer, jp_officer, outsider, uk_admin,
                  jp_admin, cleared, uncleared, project)
+
+
+@pytest.fixture(scope="module")
+def _module_world(request, django_db_setup, django_db_blocker):
+    """Built once per test module (entente.testing.shared); each test rolls back its own writes."""
+    yield from build_for_the_module(request, django_db_blocker, _build_world)
+
+
+@pytest.fixture
+def world(_module_world, db) -> World:
+    return copy.deepcopy(_module_world)

@@ -25,11 +25,6 @@ MEETING_LABEL = "GBR/OFFICIAL|rel=GBR,JPN"
 TODAY = timezone.localdate
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
-
-
 def _send(client, method: str, path: str, data: Any = None):
     body = json.dumps(data) if data is not None else ""
     return getattr(client, method)(path, body, content_type="application/json")

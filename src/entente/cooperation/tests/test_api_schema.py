@@ -34,6 +34,7 @@ from entente.cooperation import services
 from entente.cooperation.models import DecisionKind
 from entente.security.labels import LabelSpec
 from entente.testing import verified_client
+from entente.testing.shared import build_for_the_module
 from entente.wsgi import application
 
 MAX_EXAMPLES = 10
@@ -54,11 +55,6 @@ LABELS = ["GBR/OFFICIAL|rel=GBR,JPN", "GBR/SECRET|rel=GBR,JPN", "JPN/GOKUHI|rel=
           "GBR/TOP-SECRET|rel=GBR"]
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
-
-
 @pytest.fixture
 def in_process_requests():
     """Keep the test's transaction open across requests, as django.test.Client does."""
@@ -69,8 +65,7 @@ def in_process_requests():
     request_finished.connect(close_old_connections)
 
 
-@pytest.fixture
-def ids(world) -> dict[str, Any]:
+def _build_ids(world: Any) -> dict[str, Any]:
     """Real ids of every kind the cooperation operations take, visible and hidden."""
     today = timezone.localdate()
     officer, project = world.uk_officer, world.project
@@ -119,6 +114,19 @@ def ids(world) -> dict[str, Any]:
         "guide_entry": [entry.pk],
         "label": LABELS,
     }
+
+
+@pytest.fixture(scope="module")
+def _module_ids(request, _module_world, django_db_blocker):
+    """Built once for the module (entente.testing.shared) on the module's world: every
+    operation, for each nation, starts from these rows; each test rolls back what it wrote."""
+    yield from build_for_the_module(request, django_db_blocker,
+                                    lambda: _build_ids(_module_world))
+
+
+@pytest.fixture
+def ids(_module_ids, db) -> dict[str, Any]:
+    return copy.deepcopy(_module_ids)
 
 
 @pytest.fixture(params=["GBR", "JPN"])

@@ -20,11 +20,6 @@ from entente.security.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
-
-
 def run(*args: str) -> str:
     out, err = io.StringIO(), io.StringIO()
     call_command("cooperation", *args, stdout=out, stderr=err)

@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import Argon2PasswordHasher, get_hasher
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
@@ -22,6 +23,11 @@ from entente.security.models import AuditEvent
 from entente.testing import PASSWORD, current_code, make_user, verified_client
 
 pytestmark = pytest.mark.django_db
+
+# The suite hashes passwords with a cheap Argon2 (conftest). The tests marked production_hasher
+# below, whose subject is the password itself (how it is stored, a sign-in end to end, a wrong
+# password against an unknown user), use the production hashers at full cost; lockout, sessions,
+# redirects and sign-out do not depend on the hasher's cost.
 
 WRONG = "Wrong username, password or authenticator code."
 APP_LOCKOUT = "This account is locked after repeated failed sign-ins."
@@ -60,6 +66,7 @@ def events(action: str, **filters) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action=action, **filters).order_by("seq"))
 
 
+@pytest.mark.production_hasher
 def test_sign_in_with_password_and_totp_lands_on_home_verified():
     user = make_user("alice", "GBR", clearance="SECRET")
     client = csrf_client()
@@ -98,6 +105,7 @@ def test_right_password_wrong_code_is_refused_and_audited():
     assert (failed.object_id, failed.allowed, failed.actor_id) == ("alice", False, None)
 
 
+@pytest.mark.production_hasher
 def test_wrong_password_and_unknown_user_read_the_same():
     make_user("alice", "GBR")
     wrong_password = post_sign_in(csrf_client(), "alice", "not the password at all",
@@ -286,9 +294,12 @@ def test_sign_out_without_csrf_token_is_refused():
     assert events("auth.logout") == []
 
 
+@pytest.mark.production_hasher
 def test_passwords_are_hashed_with_argon2():
     user = make_user("alice", "GBR")
     user.refresh_from_db()
     assert user.password.startswith("argon2")
+    assert type(get_hasher()) is Argon2PasswordHasher  # the production one, at its full cost
+    assert not get_hasher().must_update(user.password)
     assert PASSWORD not in user.password
     assert user.check_password(PASSWORD)

@@ -12,11 +12,13 @@ that set. Any path that skipped the kernel would show a document outside it and 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import json
 import re
 import uuid
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -28,6 +30,7 @@ from entente.exchange.services import IncomingFile
 from entente.security.kernel import Action, Subject, evaluate
 from entente.security.labels import LabelFacts, LabelSpec
 from entente.testing import authority, community, make_user, organisation, verified_client
+from entente.testing.shared import build_for_the_module
 
 pytestmark = pytest.mark.django_db
 
@@ -52,8 +55,7 @@ def _labels() -> list[str]:
     return labels
 
 
-@pytest.fixture
-def world():
+def _build_world():
     today = timezone.localdate()
     community("proj-a")
     community("proj-b")
@@ -102,6 +104,17 @@ def world():
     return {"users": users, "documents": documents, "allowed": allowed}
 
 
+@pytest.fixture(scope="module")
+def _module_world(request, django_db_setup, django_db_blocker):
+    """Built once for the module (entente.testing.shared); each test rolls back its writes."""
+    yield from build_for_the_module(request, django_db_blocker, _build_world)
+
+
+@pytest.fixture
+def world(_module_world, db) -> dict[str, Any]:
+    return copy.deepcopy(_module_world)
+
+
 def _ids(text: str, universe: set[str]) -> set[str]:
     return set(UUID.findall(text)) & universe
 
@@ -142,6 +155,7 @@ def _pages_list_and_search_show_exactly_what_the_kernel_allows(world):
 
 def _every_single_document_read_answers_only_what_the_kernel_allows(world):
     documents = world["documents"]
+    attachments = {d.pk: d.versions.get().attachments.get() for d in documents}
     for name, user in world["users"].items():
         client, expected = verified_client(user), world["allowed"][name]
         missing = uuid.uuid4()
@@ -150,7 +164,7 @@ def _every_single_document_read_answers_only_what_the_kernel_allows(world):
             "/documents/{id}/versions/1/", "/api/v1/documents/{id}/label")}
         for document in documents:
             pk = str(document.pk)
-            attachment = document.versions.get().attachments.get()
+            attachment = attachments[document.pk]
             for path, refusal in refusals.items():
                 response = client.get(path.format(id=pk))
                 if pk in expected:
@@ -226,7 +240,8 @@ def _the_read_paths_left_a_trail(world):
 
 
 
-# Building the world takes seconds; the checks share one world per test.
+# Building the world takes seconds: it is built once for the module, and each test starts from
+# it as built (its own writes are rolled back).
 
 
 def test_lists_counts_searches_and_the_cli_show_exactly_what_the_kernel_allows(world):

@@ -4,6 +4,7 @@ visited; a British company to clear and revoke."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from entente.industry import services
 from entente.industry.models import VisitRequest
 from entente.security.labels import LabelSpec
 from entente.testing import authority, facility, make_user, organisation
+from entente.testing.shared import build_for_the_module
 
 LABEL = "GBR/OFFICIAL-SENSITIVE|rel=GBR,JPN"
 
@@ -32,8 +34,7 @@ class World:
     uk_company: Organisation
 
 
-@pytest.fixture
-def world(db) -> World:
+def _build_world() -> World:
     uk_so = make_user("uk-so", "GBR", org=authority("GBR"), clearance="TOP-SECRET",
                       roles=[Role.SECURITY_OFFICER])
     jp_so = make_user("jp-so", "JPN", org=authority("JPN"), clearance="KIMITSU",
@@ -47,6 +48,17 @@ def world(db) -> World:
                          clearance="TOP-SECRET")
     uk_company = organisation("albion", "GBR", OrganisationKind.COMPANY)
     return World(uk_so, jp_so, visitor, colleague, host, host_member, outsider, uk_company)
+
+
+@pytest.fixture(scope="module")
+def _module_world(request, django_db_setup, django_db_blocker):
+    """Built once per test module (entente.testing.shared); each test rolls back its own writes."""
+    yield from build_for_the_module(request, django_db_blocker, _build_world)
+
+
+@pytest.fixture
+def world(_module_world, db) -> World:
+    return copy.deepcopy(_module_world)
 
 
 def days(n: int) -> dt.date:

@@ -346,3 +346,21 @@ def test_database_holds_no_plaintext_body(world):
     # No two records share ciphertext.
     blobs = [bytes(b) for b in SampleRecord.objects.values_list("body", flat=True)]
     assert len(set(blobs)) == len(blobs)
+
+
+def test_keyset_pages_are_exact_when_titles_repeat():
+    from entente.security.kernel import visible
+    from entente.security.selectors import visible_records
+
+    reader = make_user("reader", "GBR", clearance="SECRET")
+    made = {create_sample_record(actor=None, owner=organisation("gbr-mod"), title=title,
+                                 body="x", label=LabelSpec.parse(label)).pk
+            for title in ("Same", "Same", "Same", "Other", "Same")
+            for label in ("GBR/SECRET|rel=GBR", "GBR/TOP-SECRET|rel=GBR")}
+    seen, after = [], None
+    while page := visible_records(reader, after=after, limit=2):
+        seen += [r.pk for r in page]
+        after = (page[-1].title, page[-1].pk)
+    visible_ids = set(visible(reader, SampleRecord.objects.all()).values_list("pk", flat=True))
+    assert len(seen) == len(set(seen)) == 5
+    assert set(seen) == visible_ids < made
