@@ -47,12 +47,6 @@ def world(db) -> World:
     )
 
 
-@pytest.fixture
-def fast_passwords(settings) -> None:
-    """Argon2 costs ~0.5 s a user; tests that never sign in with a password may hash cheaply
-    (opt in: ``pytestmark = pytest.mark.usefixtures("fast_passwords")``)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def exercise(world: World, code: str = "vigilant-isles", *, label: LabelSpec = OPEN,
              kind: str = ExerciseKind.HADR, starts_in: int = 60, days: int = 10,

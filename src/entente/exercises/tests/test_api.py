@@ -48,10 +48,6 @@ BASE = "/api/v1/exercises"
 LABEL = "GBR/OFFICIAL|rel=GBR,JPN"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
-
 
 def today() -> dt.date:
     return timezone.localdate()

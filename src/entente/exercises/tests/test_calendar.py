@@ -25,10 +25,6 @@ from .conftest import DAY, SECRET, World, exchange_person, exercise, staff_excha
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _cheap_passwords(fast_passwords):
-    """Before ``world``: its people never sign in with a password here."""
-
 
 def day(n: int) -> dt.date:
     return DAY + dt.timedelta(days=n)

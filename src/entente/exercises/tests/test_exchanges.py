@@ -41,10 +41,6 @@ pytestmark = pytest.mark.django_db
 SECRET_REQUEST = LabelSpec("GBR", "SECRET", ("GBR", "JPN"))
 
 
-@pytest.fixture(autouse=True)
-def _cheap_passwords(fast_passwords):
-    """Before ``world``: its people never sign in with a password here."""
-
 
 def days(n: int) -> dt.date:
     return timezone.localdate() + dt.timedelta(days=n)

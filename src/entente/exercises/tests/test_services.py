@@ -35,10 +35,6 @@ pytestmark = pytest.mark.django_db
 S = ExerciseState
 
 
-@pytest.fixture(autouse=True)
-def _cheap_passwords(fast_passwords):
-    """Before ``world``: its people never sign in with a password here."""
-
 
 def day(n: int) -> dt.date:
     return DAY + dt.timedelta(days=n)

@@ -91,9 +91,3 @@ def attach_sources(actor: Any, order: Order, kinds: tuple[str, ...] = (
     return [services.upload_document(actor, order, kind, label=label, title_en=f"{order} {kind}",
                                      body=f"{kind} for {order}") for kind in kinds]
 
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    """Argon2 costs a third of a second a user and these tests sign nobody in with a password:
-    hash the test users' passwords cheaply (the kernel never reads them)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

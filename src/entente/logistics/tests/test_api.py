@@ -64,11 +64,6 @@ TOTALS = [{"amount": "10200.00", "currency": "GBP"}, {"amount": "480000", "curre
 JAPANESE = LabelSpec("JPN", "TORIATSUKAI-CHUI", ("GBR", "JPN"))
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
-
-
 def _send(client, method: str, path: str, data: Any = None):
     body = json.dumps(data) if data is not None else ""
     return getattr(client, method)(path, body, content_type="application/json")
