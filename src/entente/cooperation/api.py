@@ -35,6 +35,10 @@ from entente.cooperation.models import (
     Project,
 )
 from entente.cooperation.services import CooperationError
+from entente.core.api_support import MAX_PAGE
+from entente.core.api_support import check_page as _page
+from entente.core.api_support import failing as _failing
+from entente.core.api_support import not_found as _not_found
 from entente.core.models import Organisation
 from entente.exchange.models import Document
 from entente.exchange.services import ExchangeError
@@ -44,11 +48,8 @@ from entente.security.models import Label
 from entente.security.selectors import NotFound
 
 router = Router(tags=["cooperation"])
-MAX_PAGE = 200
-MAX_OFFSET = 1_000_000
 MAX_ID = 2**63 - 1
 DASHBOARD_DAYS, MAX_DASHBOARD_DAYS = 90, 366
-NOT_FOUND = "Not found."
 LABEL_HELP = "A label in its compact form, e.g. `GBR/OFFICIAL-SENSITIVE|rel=GBR,JPN`."
 
 
@@ -391,18 +392,7 @@ def _banner(user: Any, label: Label, protection: reference.Protection | None = N
     return banner(label, getattr(user, "nationality_id", None), protection=protection).text()
 
 
-def _failing(exc: Exception) -> HttpError:
-    return HttpError(422, str(exc))
 
-
-def _not_found() -> Status:
-    return Status(404, {"detail": NOT_FOUND})
-
-
-def _page(offset: int, limit: int) -> None:
-    if not 0 <= offset <= MAX_OFFSET or not 1 <= limit <= MAX_PAGE:
-        raise HttpError(422, f"offset must be between 0 and {MAX_OFFSET:,} and limit between 1 "
-                             f"and {MAX_PAGE}.")
 
 
 def _user(username: str) -> Any:

@@ -15,6 +15,8 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from pydantic import UUID4, Field
 
+from entente.core.api_support import MAX_PAGE, NOT_FOUND
+from entente.core.api_support import failing as _failing
 from entente.core.models import Organisation
 from entente.exchange import selectors, services
 from entente.exchange.models import (
@@ -32,8 +34,6 @@ from entente.security.labels import LabelError, LabelSpec, banner
 from entente.security.selectors import NotFound
 
 router = Router(tags=["exchange"])
-MAX_PAGE = 200
-NOT_FOUND = "Not found."
 
 
 class Problem(Schema):
@@ -264,9 +264,6 @@ def _files(request: HttpRequest, files: list[UploadedFile] | None) -> list[Incom
 def _documents(request: HttpRequest, ids: list[uuid.UUID], action: Action) -> list[Document]:
     return [selectors.document_for(request.user, pk, action) for pk in ids]
 
-
-def _failing(exc: Exception) -> HttpError:
-    return HttpError(422, str(exc))
 
 
 # --------------------------------------------------------------------------- documents

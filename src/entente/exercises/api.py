@@ -20,6 +20,9 @@ from ninja import P, Query, QueryEx, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import UUID4, Field
 
+from entente.core.api_support import check_page as _page
+from entente.core.api_support import failing as _failing
+from entente.core.api_support import not_found as _not_found
 from entente.core.models import Organisation
 from entente.exercises import selectors, services
 from entente.exercises.models import (
@@ -48,11 +51,8 @@ from entente.security.models import Label
 from entente.security.selectors import NotFound, not_found
 
 router = Router(tags=["exercises"])
-MAX_PAGE = 200
-MAX_OFFSET = 1_000_000
 MAX_ID = 2**63 - 1
 MAX_PARTS = 100  # locations or units given with a proposal
-NOT_FOUND = "Not found."
 LABEL_HELP = "A label in its compact form, e.g. `GBR/OFFICIAL|rel=GBR,JPN`."
 CANNOT_LABEL = ("You may not make a request under this label (your clearance, nationality or "
                 "communities do not cover it).")
@@ -377,18 +377,7 @@ def event_row(user: Any, event: selectors.CalendarEvent,
 # --------------------------------------------------------------------------- helpers
 
 
-def _failing(exc: Exception) -> HttpError:
-    return HttpError(422, str(exc))
 
-
-def _not_found() -> Status:
-    return Status(404, {"detail": NOT_FOUND})
-
-
-def _page(offset: int, limit: int) -> None:
-    if not 0 <= offset <= MAX_OFFSET or not 1 <= limit <= MAX_PAGE:
-        raise HttpError(422, f"offset must be between 0 and {MAX_OFFSET:,} and limit between 1 "
-                             f"and {MAX_PAGE}.")
 
 
 def host_organisation(code: str) -> Organisation:

@@ -14,6 +14,9 @@ from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import UUID4, Field
 
+from entente.core.api_support import MAX_PAGE
+from entente.core.api_support import failing as _failing
+from entente.core.api_support import not_found as _not_found
 from entente.core.models import Organisation
 from entente.industry import selectors, services
 from entente.industry.models import VisitKind, VisitRequest
@@ -24,8 +27,6 @@ from entente.security.models import FacilityClearance
 from entente.security.selectors import NotFound
 
 router = Router(tags=["industry"])
-MAX_PAGE = 200
-NOT_FOUND = "Not found."
 
 
 class Problem(Schema):
@@ -170,12 +171,6 @@ def _detail(request: HttpRequest, visit: VisitRequest) -> dict[str, Any]:
     return visit_row(visit, _nation(request), selectors.project_of(request.user, visit))
 
 
-def _failing(exc: Exception) -> HttpError:
-    return HttpError(422, str(exc))
-
-
-def _not_found() -> Status:
-    return Status(404, {"detail": NOT_FOUND})
 
 
 # --------------------------------------------------------------------------- facility clearances

@@ -27,6 +27,9 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.errors import HttpError
 
+from entente.core.api_support import check_page as _page
+from entente.core.api_support import failing as _failing
+from entente.core.api_support import not_found as _not_found
 from entente.core.models import Nation
 from entente.exchange import selectors as exchange_selectors
 from entente.logistics import money, selectors, services
@@ -67,14 +70,11 @@ from entente.security.labels import LabelError, LabelSpec, banner
 from entente.security.selectors import NotFound
 
 router = Router(tags=["logistics"])
-MAX_PAGE = 200
-MAX_OFFSET = 1_000_000
 STATEMENT_PAGE, MAX_STATEMENT_PAGE = 1_000, 10_000
 RECONCILIATION_PAGE, MAX_RECONCILIATION = 1_000, 10_000
 MAX_RATES = 500
 MAX_HISTORY_DAYS = 3_660  # ten years of month ends
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
-NOT_FOUND = "Not found."
 # Errors a person can act on: each says what to change.
 ACTIONABLE = (LogisticsError, MoneyError, LabelError)
 RESPONSES_STEP = {200: OrderDetail, 404: Problem, 422: Problem}
@@ -83,12 +83,6 @@ RESPONSES_STEP = {200: OrderDetail, 404: Problem, 422: Problem}
 # --------------------------------------------------------------------------- helpers
 
 
-def _failing(exc: Exception) -> HttpError:
-    return HttpError(422, str(exc))
-
-
-def _not_found() -> Status:
-    return Status(404, {"detail": NOT_FOUND})
 
 
 def _today() -> dt.date:
@@ -111,11 +105,6 @@ def _past(on: dt.date | None) -> dt.date | None:
                                "come yet.") % {"day": on.isoformat()})
     return _day(on, "on")
 
-
-def _page(offset: int, limit: int, most: int = MAX_PAGE) -> None:
-    if not 0 <= offset <= MAX_OFFSET or not 1 <= limit <= most:
-        raise HttpError(422, f"offset must be between 0 and {MAX_OFFSET:,} and limit between 1 "
-                             f"and {most:,}.")
 
 
 def _currency(code: str) -> str:

@@ -34,6 +34,7 @@ from django.utils import timezone
 from entente.cooperation import api, selectors, services
 from entente.cooperation.models import DecisionKind, ParticipantRole, Phase
 from entente.cooperation.services import CooperationError
+from entente.core.api_support import MAX_OFFSET, MAX_PAGE
 from entente.core.cli_output import plain, table
 from entente.core.commands import DomainCommand, Subcommand
 from entente.core.models import Organisation
@@ -182,9 +183,9 @@ class Command(DomainCommand):
 
     def do_projects(self, phase: str, lead_nation: str, q: str, offset: int, limit: int,
                     **_: Any) -> None:
-        if not 0 <= offset <= api.MAX_OFFSET or not 1 <= limit <= api.MAX_PAGE:
-            raise CooperationError(f"--offset must be between 0 and {api.MAX_OFFSET:,} and "
-                                   f"--limit between 1 and {api.MAX_PAGE}.")
+        if not 0 <= offset <= MAX_OFFSET or not 1 <= limit <= MAX_PAGE:
+            raise CooperationError(f"--offset must be between 0 and {MAX_OFFSET:,} and "
+                                   f"--limit between 1 and {MAX_PAGE}.")
         filters = {"phase": phase, "lead_nation": lead_nation, "text": q}
         rows = [api.project_out(self.user, p) for p in selectors.list_projects(
             self.user, offset=offset, limit=limit, **filters)]
@@ -432,9 +433,9 @@ class Command(DomainCommand):
                                             ("valid_until", "UNTIL")])
 
     def do_meetings(self, offset: int, limit: int, **_: Any) -> None:
-        if not 0 <= offset <= api.MAX_OFFSET or not 1 <= limit <= api.MAX_PAGE:
-            raise CooperationError(f"--offset must be between 0 and {api.MAX_OFFSET:,} and "
-                                   f"--limit between 1 and {api.MAX_PAGE}.")
+        if not 0 <= offset <= MAX_OFFSET or not 1 <= limit <= MAX_PAGE:
+            raise CooperationError(f"--offset must be between 0 and {MAX_OFFSET:,} and "
+                                   f"--limit between 1 and {MAX_PAGE}.")
         rows = [api.meeting_out(self.user, m)
                 for m in selectors.list_meetings(self.user, offset=offset, limit=limit)]
         self.emit(rows, [("id", "ID"), ("held_on", "DATE"), ("place", "PLACE"),

@@ -36,6 +36,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from entente.core.api_support import MAX_OFFSET, MAX_PAGE
 from entente.core.cli_output import plain, table
 from entente.core.commands import DomainCommand, Subcommand
 from entente.exercises import api, selectors, services
@@ -174,9 +175,9 @@ class Command(DomainCommand):
     def do_exercises(self, state: str, kind: str, lead_nation: str, q: str,
                      during_from: str | None, during_until: str | None, offset: int,
                      limit: int, **_: Any) -> None:
-        if not 0 <= offset <= api.MAX_OFFSET or not 1 <= limit <= api.MAX_PAGE:
-            raise ExerciseError(f"--offset must be between 0 and {api.MAX_OFFSET:,} and "
-                                f"--limit between 1 and {api.MAX_PAGE}.")
+        if not 0 <= offset <= MAX_OFFSET or not 1 <= limit <= MAX_PAGE:
+            raise ExerciseError(f"--offset must be between 0 and {MAX_OFFSET:,} and "
+                                f"--limit between 1 and {MAX_PAGE}.")
         filters = {"state": state, "kind": kind, "lead_nation": lead_nation.strip().upper(),
                    "text": q, "during_from": _optional_day(during_from),
                    "during_until": _optional_day(during_until)}
@@ -302,8 +303,8 @@ class Command(DomainCommand):
 
     def do_exchanges(self, state: str, kind: str, during_from: str | None,
                      during_until: str | None, limit: int, **_: Any) -> None:
-        if not 1 <= limit <= api.MAX_PAGE:
-            raise ExerciseError(f"--limit must be between 1 and {api.MAX_PAGE}.")
+        if not 1 <= limit <= MAX_PAGE:
+            raise ExerciseError(f"--limit must be between 1 and {MAX_PAGE}.")
         shown = selectors.listed(self.user, selectors.visible_exchanges(
             self.user, state=state, kind=kind, during_from=_optional_day(during_from),
             during_until=_optional_day(during_until)), what="exercises.staffexchange",
