@@ -78,7 +78,9 @@ __all__ = [
     "StreamResult",
     "decrypt_stream",
     "encrypt_stream",
+    "encrypt_stream_with_key",
     "iter_decrypt",
+    "iter_decrypt_with_key",
     "nation_of",
     "open_sealed",
     "rewrap",
@@ -427,6 +429,25 @@ def encrypt_stream(
     _check_binding(binding)
     _check_chunk_size(chunk_size)
     envelope, dek = _new_envelope(keyring, nation, STREAM_ALGORITHM, binding)
+    plaintext_size, ciphertext_size, sha256 = _encrypt_stream_under(dek, src, dst, binding,
+                                                                    chunk_size)
+    return StreamResult(envelope, plaintext_size, ciphertext_size, sha256)
+
+
+def encrypt_stream_with_key(key: bytes, src: BinaryIO, dst: BinaryIO, binding: bytes,
+                            chunk_size: int = DEFAULT_CHUNK_SIZE) -> tuple[int, int, str]:
+    """:func:`encrypt_stream` under a key the caller holds instead of a keyring's data key (a
+    package between nodes carries its own key, sealed to the recipient). Returns the plaintext
+    size, the ciphertext size and the plaintext SHA-256 (hex)."""
+    _check_binding(binding)
+    _check_chunk_size(chunk_size)
+    if len(key) != DEK_SIZE:
+        raise ValueError(f"a stream key has {DEK_SIZE} bytes, not {len(key)}")
+    return _encrypt_stream_under(key, src, dst, binding, chunk_size)
+
+
+def _encrypt_stream_under(dek: bytes, src: BinaryIO, dst: BinaryIO, binding: bytes,
+                          chunk_size: int) -> tuple[int, int, str]:
     prefix = os.urandom(_NONCE_PREFIX_SIZE)
     header = _STREAM_HEADER.pack(STREAM_MAGIC, STREAM_VERSION, chunk_size, prefix)
     seal_chunk = _chunk_sealer(AESGCM(dek), header + binding, chunk_size)
@@ -462,7 +483,7 @@ def encrypt_stream(
                 raise ValueError("input too large for this chunk size; use a larger chunk_size")
             buf[0] = buf[chunk_size]  # the look-ahead byte starts the next chunk
             filled = 1 + _read_into(src, view[1:])
-    return StreamResult(envelope, plaintext_size, ciphertext_size, hasher.hexdigest())
+    return plaintext_size, ciphertext_size, hasher.hexdigest()
 
 
 def _chunk_sealer(aead: AESGCM, aad: bytes, chunk_size: int) -> Callable[[bytes, memoryview], memoryview]:
@@ -551,6 +572,18 @@ def iter_decrypt(keyring: Keyring, envelope: Envelope, src: BinaryIO, binding: b
     """
     _check_binding(binding)
     dek = _open_envelope(keyring, envelope, STREAM_ALGORITHM, binding)
+    return _iter_decrypt_under(dek, src, binding)
+
+
+def iter_decrypt_with_key(key: bytes, src: BinaryIO, binding: bytes) -> Iterator[bytes]:
+    """:func:`iter_decrypt` for a stream made by :func:`encrypt_stream_with_key`."""
+    _check_binding(binding)
+    if len(key) != DEK_SIZE:
+        raise IntegrityError(f"a stream key has {DEK_SIZE} bytes, not {len(key)}")
+    return _iter_decrypt_under(key, src, binding)
+
+
+def _iter_decrypt_under(dek: bytes, src: BinaryIO, binding: bytes) -> Iterator[bytes]:
     header, chunk_size, prefix = _read_header(src)
     chunks = _decrypt_chunks(AESGCM(dek), header + binding, prefix, chunk_size, src)
     first = next(chunks)

@@ -86,6 +86,8 @@ REASONS: dict[str, Promise] = {
     "owner": _("Denied: only the owning organisation may edit this record."),
     "originator-authority": _("Denied: only the security authority of the originator nation "
                               "(%(nation)s) may %(action)s this record."),
+    "node-authority": _("Denied: only a security officer of %(nation)s's national security "
+                        "authority administers this node's partners and packages."),
 }
 
 
@@ -299,6 +301,19 @@ def may_receive(organisation: Any, obj: Model) -> Decision:
     if nation != facts.originator and nation not in facts.releasable_to:
         return Decision(False, "nationality", {"nation": nation})
     return Decision(True, "allowed")
+
+
+def may_administer_node(user: Any, node_nation: str, *, what: str) -> Decision:
+    """Partner nodes, the packages that pass between nodes and their transfer logs are the
+    business of the national security authority of the nation whose node this is: one of its
+    security officers. Audited, like every decision (``what`` names what was asked)."""
+    subject = Subject.of(user)
+    decision = (Decision(True, "allowed") if subject.authority_for == node_nation
+                else Decision(False, "node-authority", {"nation": node_nation}))
+    audit.record("node.administer", actor=user if getattr(user, "pk", None) else None,
+                 object_type="federation", object_id=what, allowed=decision.allowed,
+                 reason=decision.reason("en"), detail={"rule": decision.rule})
+    return decision
 
 
 class _InSet(Expression):

@@ -28,7 +28,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
@@ -36,7 +36,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
 __all__ = [
     "CryptoError",
@@ -47,6 +49,7 @@ __all__ = [
     "Keyring",
     "format_kek_id",
     "parse_kek_id",
+    "seal_for_node",
     "validate_nation",
 ]
 
@@ -57,6 +60,11 @@ _GCM_TAG_SIZE = 16
 _NATION_RE = re.compile(r"[A-Z]{3}")
 _KEK_ID_RE = re.compile(r"([A-Z]{3})-([1-9][0-9]{0,8})")
 _KEY_FILE_RE = re.compile(r"([1-9][0-9]{0,8})\.key")
+
+# Sealing a value (a package's content key) to a node's key-agreement key: HPKE (RFC 9180) base
+# mode, DHKEM(X25519, HKDF-SHA256), AES-256-GCM. The sender needs only the public key; only the
+# node holding the private key can open it.
+NODE_SEAL_SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 
 
 # --------------------------------------------------------------------------- errors
@@ -168,6 +176,26 @@ class Keyring(Protocol):
         """Public half of the node key, for publishing to partners and verifying."""
         ...
 
+    def agreement_public_key(self) -> X25519PublicKey:
+        """Public half of the node's key-agreement (X25519) key, which partners seal to."""
+        ...
+
+    def open_sealed_for_node(self, sealed: bytes, info: bytes) -> bytes:
+        """Open a value sealed to this node with :func:`seal_for_node` (HPKE decapsulation:
+        ``C_DeriveKey`` with ``CKM_ECDH1_DERIVE`` on an HSM); raises :class:`IntegrityError`."""
+        ...
+
+    def tls_credentials(self) -> tuple[Path, Path]:
+        """Paths of the node's TLS certificate and private key (PEM), for mutually
+        authenticated HTTPS between nodes. An HSM-backed node points these at its TLS
+        terminator's files instead."""
+        ...
+
+
+def seal_for_node(public_key: X25519PublicKey, value: bytes, info: bytes) -> bytes:
+    """Seal ``value`` so that only the holder of ``public_key``'s private half can open it."""
+    return NODE_SEAL_SUITE.encrypt(value, public_key, info=info)
+
 
 # --------------------------------------------------------------------------- files
 
@@ -265,6 +293,8 @@ class DirectoryKeyring(Keyring):
         root/kek/<NATION>/<n>.key     32 random bytes, base64 text, mode 0600
         root/kek/<NATION>/CURRENT     id of the current KEK, e.g. "GBR-3"
         root/node/ed25519.key         node signing key, PEM PKCS#8, mode 0600
+        root/node/x25519.key          node key-agreement key, PEM PKCS#8, mode 0600
+        root/node/tls.key, tls.crt    node TLS key (Ed25519) and its self-signed certificate
 
     All directories are 0700. State is read from disk on every call that can change
     (``CURRENT``, the key list), so several processes, or several instances in one
@@ -278,6 +308,7 @@ class DirectoryKeyring(Keyring):
         self._node_dir = self._root / "node"
         self._cache: dict[str, AESGCM] = {}
         self._signing_key: Ed25519PrivateKey | None = None
+        self._agreement_key: X25519PrivateKey | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -392,24 +423,28 @@ class DirectoryKeyring(Keyring):
 
     # -- node signing key ---------------------------------------------------------
 
-    def _load_signing_key(self) -> Ed25519PrivateKey:
-        if self._signing_key is not None:
-            return self._signing_key
-        path = self._node_dir / "ed25519.key"
+    def _node_key(self, name: str, generate: Any) -> Any:
+        """The node's private key in ``node/<name>``, generated on first use. If another
+        process won the race to create it, its key is loaded, so that every process of the
+        node uses the same key."""
+        path = self._node_dir / name
         if not path.exists():
             self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
             _ensure_private_dir(self._node_dir)
-            pem = Ed25519PrivateKey.generate().private_bytes(
+            pem = generate().private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-            # If another process won the race, fall through and load its key so that
-            # every process on the node signs with the same key.
-            _publish_new_file(self._node_dir, path.name, pem)
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            _publish_new_file(self._node_dir, name, pem)
+        return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+    def _load_signing_key(self) -> Ed25519PrivateKey:
+        if self._signing_key is not None:
+            return self._signing_key
+        key = self._node_key("ed25519.key", Ed25519PrivateKey.generate)
         if not isinstance(key, Ed25519PrivateKey):
-            raise KeyNotFound(f"{path} does not contain an Ed25519 private key")
+            raise KeyNotFound(f"{self._node_dir / 'ed25519.key'} does not contain an Ed25519 private key")
         with self._lock:
             self._signing_key = key
         return key
@@ -421,3 +456,68 @@ class DirectoryKeyring(Keyring):
     def signing_public_key(self) -> Ed25519PublicKey:
         """Public half of the node key, creating the key pair on first use."""
         return self._load_signing_key().public_key()
+
+    # -- node key-agreement key -----------------------------------------------------
+
+    def _load_agreement_key(self) -> X25519PrivateKey:
+        if self._agreement_key is not None:
+            return self._agreement_key
+        key = self._node_key("x25519.key", X25519PrivateKey.generate)
+        if not isinstance(key, X25519PrivateKey):
+            raise KeyNotFound(f"{self._node_dir / 'x25519.key'} does not contain an X25519 private key")
+        with self._lock:
+            self._agreement_key = key
+        return key
+
+    def agreement_public_key(self) -> X25519PublicKey:
+        """Public half of the key-agreement key, creating the key pair on first use."""
+        return self._load_agreement_key().public_key()
+
+    def open_sealed_for_node(self, sealed: bytes, info: bytes) -> bytes:
+        try:
+            return NODE_SEAL_SUITE.decrypt(sealed, self._load_agreement_key(), info=info)
+        except (InvalidTag, ValueError):
+            raise IntegrityError(
+                "the sealed key does not open with this node's key-agreement key: it was "
+                "sealed for another node, or altered"
+            ) from None
+
+    # -- node TLS identity ------------------------------------------------------------
+
+    def tls_credentials(self) -> tuple[Path, Path]:
+        """The TLS key and a self-signed certificate for it, created on first use. Partners pin
+        the certificate itself (it travels in the node's identity file), so no certificate
+        authority is involved and the subject name carries no meaning."""
+        key_path, cert_path = self._node_dir / "tls.key", self._node_dir / "tls.crt"
+        key = self._node_key("tls.key", Ed25519PrivateKey.generate)
+        if not cert_path.exists():
+            _publish_new_file(self._node_dir, cert_path.name, _self_signed(key))
+        return cert_path, key_path
+
+
+def _self_signed(key: Ed25519PrivateKey) -> bytes:
+    """A long-lived self-signed certificate for ``key`` (PEM). Pinned by partners, so its
+    validity period and names are not what makes it trusted."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "entente node")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, None)
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM)
