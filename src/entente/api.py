@@ -17,6 +17,7 @@ from entente.core.middleware import is_verified
 from entente.core.selectors import profile_of
 from entente.exchange.api import router as exchange_router
 from entente.exercises.api import router as exercises_router
+from entente.federation.api import router as federation_router
 from entente.industry.api import router as industry_router
 from entente.logistics.api import router as logistics_router
 from entente.security.api import router as security_router
@@ -38,6 +39,7 @@ api.add_router("/", cooperation_router)
 api.add_router("/", industry_router)
 api.add_router("/", logistics_router)
 api.add_router("/", exercises_router)
+api.add_router("/", federation_router)
 
 
 @api.exception_handler(ValidationError)

@@ -875,6 +875,47 @@ def seed() -> bool:
     return True
 
 
+@transaction.atomic
+def seed_node(nation: str) -> bool:
+    """One nation's node of a federation (``entente node demo``): that nation's organisations,
+    facility clearances, people and exchange documents, the two communities. The partner's
+    organisations arrive with its identity file, its people stay on its own node. Returns False
+    if the node was already seeded."""
+    if User.objects.filter(nationality_id=nation, is_active=True).exists():
+        return False
+    from entente.exchange import services as exchange
+
+    today = timezone.localdate()
+    with audit.source("demo"):
+        for code, org_nation, kind, en, ja in ORGANISATIONS:
+            if org_nation == nation:
+                Organisation.objects.get_or_create(
+                    code=code, defaults={"nation_id": nation, "kind": kind, "name_en": en,
+                                         "name_ja": ja})
+        for code, site, level, storage in FACILITIES:
+            org = Organisation.objects.filter(code=code, nation_id=nation).first()
+            if org is None:
+                continue
+            marking = Classification.objects.filter(nation_id=nation).get
+            FacilityClearance.objects.create(
+                organisation=org, site=site, level=marking(code=level),
+                storage_level=marking(code=storage) if storage else None,
+                granted_by=Organisation.objects.get(code=f"{nation.lower()}-nsa"),
+                valid_from=_years_from(today, -2), valid_until=_years_from(today, 3))
+        for code, en, ja in COMMUNITIES:
+            Community.objects.get_or_create(code=code, defaults={"name_en": en, "name_ja": ja})
+        for spec in USERS:
+            if spec.nation == nation:
+                _ensure_user(spec, today)
+        users = {u.username: u for u in User.objects.filter(nationality_id=nation)}
+        for author, label, title_en, title_ja, summary_en, summary_ja, body in DOCUMENTS:
+            if author in users:
+                exchange.create_document(
+                    actor=users[author], label=LabelSpec.parse(label), title_en=title_en,
+                    title_ja=title_ja, summary_en=summary_en, summary_ja=summary_ja, body=body)
+    return True
+
+
 def current_code(username: str) -> str:
     spec = next(u for u in USERS if u.username == username)
     totp = TOTP(bytes.fromhex(spec.totp_seed_hex))

@@ -49,6 +49,7 @@ CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("ENTENTE_CSRF_TRUSTED_ORIGINS"
 
 # The nation whose node this is, and where its key-encryption keys and signing key live.
 NODE_NATION = os.environ.get("ENTENTE_NODE_NATION", "GBR")
+NODE_NAME = os.environ.get("ENTENTE_NODE_NAME", f"Entente node of {NODE_NATION}")
 KEY_DIR = Path(os.environ.get("ENTENTE_KEY_DIR", VAR_DIR / "keys")).resolve()
 BLOB_DIR = Path(os.environ.get("ENTENTE_BLOB_DIR", VAR_DIR / "blobs")).resolve()
 AUDIT_CHECKPOINT_EVERY = int(os.environ.get("ENTENTE_AUDIT_CHECKPOINT_EVERY", "1000"))
@@ -56,6 +57,15 @@ AUDIT_CHECKPOINT_EVERY = int(os.environ.get("ENTENTE_AUDIT_CHECKPOINT_EVERY", "1
 # Exchange: attachments up to this size (default 2 GiB); receipts expected within this many days.
 ENTENTE_MAX_UPLOAD_BYTES = int(os.environ.get("ENTENTE_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
 ENTENTE_ACKNOWLEDGE_WITHIN_DAYS = int(os.environ.get("ENTENTE_ACKNOWLEDGE_WITHIN_DAYS", "14"))
+# Federation: packages for partner nodes wait here until receipted; the address partners reach
+# this node's federation endpoint at (written into its identity file); delivery back-off.
+FEDERATION_DIR = Path(os.environ.get("ENTENTE_FEDERATION_DIR", VAR_DIR / "federation")).resolve()
+FEDERATION_ENDPOINT = os.environ.get("ENTENTE_FEDERATION_ENDPOINT", "")
+FEDERATION_RETRY_SECONDS = float(os.environ.get("ENTENTE_FEDERATION_RETRY_SECONDS", "30"))
+FEDERATION_RETRY_MAX_SECONDS = float(os.environ.get("ENTENTE_FEDERATION_RETRY_MAX_SECONDS",
+                                                    "3600"))
+FEDERATION_MAX_PACKAGE_BYTES = int(os.environ.get("ENTENTE_FEDERATION_MAX_PACKAGE_BYTES",
+                                                  str(4 * 1024**3)))
 # Every uploaded file is encrypted as it arrives, under a key that lives only in memory: Django's
 # default handlers would write the plaintext of a large upload to a temporary file.
 FILE_UPLOAD_HANDLERS = ["entente.security.uploads.EncryptingUploadHandler"]
@@ -80,6 +90,7 @@ INSTALLED_APPS = [
     "entente.industry",
     "entente.logistics",
     "entente.exercises",
+    "entente.federation",
 ]
 
 MIDDLEWARE = [

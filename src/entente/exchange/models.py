@@ -168,6 +168,12 @@ class OriginatorRequest(models.Model):
     from_label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="+")
     result_label = models.ForeignKey(Label, on_delete=models.PROTECT, null=True, blank=True,
                                      related_name="+")
+    # A request that travels between nodes (the document was received from the originator's
+    # node): which content the requester holds (``version_digest``), so that the originator
+    # approves a new label for exactly that content, and who asked, by name, on the other node.
+    held_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    requested_by_name = models.CharField(_("requested by"), max_length=200, blank=True,
+                                         editable=False)
 
     kind: str  # "release" or "downgrade", set by each kind of request
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -88,10 +89,15 @@ def max_upload_bytes() -> int:
 
 def _new_version(document: Document, *, actor: Any, body: str, note: str,
                  files: Iterable[IncomingFile], stored: blobs.Collector,
-                 copy_from: DocumentVersion | None = None) -> DocumentVersion:
-    number = (document.versions.order_by("-number").values_list("number", flat=True).first()
-              or 0) + 1
-    version = DocumentVersion(document=document, number=number, label=document.label,
+                 copy_from: DocumentVersion | None = None, number: int | None = None,
+                 label: Label | None = None, holder: Organisation | None = None,
+                 through: Transmission | None = None) -> DocumentVersion:
+    """The next version under the document's label, in the owner's register. A copy received
+    from another node keeps the ``number`` and ``label`` the originator gave it, and enters the
+    register of the organisation that received it (``holder``, ``through`` a transmission)."""
+    number = number or (document.versions.order_by("-number").values_list("number", flat=True)
+                        .first() or 0) + 1
+    version = DocumentVersion(document=document, number=number, label=label or document.label,
                               owner=document.owner, note=note.strip()[:300], created_by=actor)
     version.body = seal_for(version, body.encode())
     version.save(force_insert=True)
@@ -103,10 +109,11 @@ def _new_version(document: Document, *, actor: Any, body: str, note: str,
                 _store_attachments(version, [IncomingFile(old.filename, old.content_type,
                                                           plaintext)], stored)
     _store_attachments(version, files, stored)
-    document.current_version = number
-    document.save(update_fields=["current_version", "label", "updated_at"])
-    search.index_document(document, body)
-    _hold(document.owner, document, number, timezone.now(), None)
+    if number >= document.current_version:
+        document.current_version = number
+        document.save(update_fields=["current_version", "label", "updated_at"])
+        search.index_document(document, body)
+    _hold(holder or document.owner, document, number, timezone.now(), through)
     return version
 
 
@@ -202,7 +209,12 @@ def transmit(*, actor: Any, documents: Sequence[Document], recipient: Organisati
         audit.record("transmission.send", actor=actor, obj=transmission, allowed=True,
                      detail={"recipient": recipient.code, "channel": channel,
                              "documents": [str(d.pk) for d in documents]})
-        notify([recipient], "transmission.received", transmission)
+        if _federation().is_partner(recipient.nation_id):
+            # The recipient's people are on their own nation's node: the transmission travels
+            # there as a package, and their node's signed receipt acknowledges it.
+            _federation().queue_transmission(transmission)
+        else:
+            notify([recipient], "transmission.received", transmission)
     return transmission
 
 
@@ -224,6 +236,195 @@ def acknowledge(*, actor: Any, transmission: Transmission) -> Transmission:
         audit.record("transmission.acknowledge", actor=actor, obj=transmission, allowed=True)
         notify([transmission.sender_organisation], "transmission.acknowledged", transmission)
     return transmission
+
+
+@dataclass(frozen=True)
+class ReceivedVersion:
+    """One document version as another nation's node sent it (read from a package by
+    ``federation.manifests``)."""
+
+    document_id: uuid.UUID
+    owner: Organisation
+    title_en: str
+    title_ja: str
+    summary_en: str
+    summary_ja: str
+    number: int
+    label: str  # canonical text, as the originator applied it
+    note: str
+    content_sha256: str
+    body: str
+    files: Sequence[IncomingFile]
+
+
+def receive_transmission(*, node: Any, transmission_id: uuid.UUID,
+                         sender_organisation: Organisation, recipient: Organisation,
+                         channel: str, reference: str, sent_at: dt.datetime,
+                         versions: Sequence[ReceivedVersion],
+                         stored: blobs.Collector) -> Transmission:
+    """Record a transmission that arrived from another nation's node (``node`` is that node's
+    account here). Each version becomes a copy sealed under this node's keys, under the
+    originator's label, in the recipient organisation's register; the node's signed receipt is
+    the acknowledgement. Runs inside the caller's transaction, which has verified the package;
+    an ``ExchangeError`` refuses the whole package."""
+    if channel not in Channel.values:
+        raise ExchangeError(_("Unknown channel '%(channel)s'.") % {"channel": channel})
+    if Transmission.objects.filter(pk=transmission_id).exists():
+        raise ExchangeError(_("This transmission was already received."))
+    if not versions:
+        raise ExchangeError(_("Choose at least one document to send."))
+    now = timezone.now()
+    transmission = Transmission.objects.create(
+        pk=transmission_id, sender=node, sender_organisation=sender_organisation,
+        recipient=recipient, channel=channel, reference=reference.strip()[:100],
+        sent_at=sent_at, acknowledged_at=now)
+    for received in versions:
+        version = _received_copy(received, node=node, holder=recipient, through=transmission,
+                                 stored=stored)
+        TransmissionItem.objects.create(
+            transmission=transmission, version=version, document_id_copy=received.document_id,
+            version_number=version.number, label_canonical=version.label.canonical,
+            content_sha256=received.content_sha256)
+    audit.record("transmission.receive", actor=node, obj=transmission, allowed=True,
+                 detail={"from": sender_organisation.code, "recipient": recipient.code,
+                         "documents": [str(v.document_id) for v in versions]})
+    notify([recipient], "transmission.received", transmission)
+    return transmission
+
+
+def _received_copy(received: ReceivedVersion, *, node: Any, holder: Organisation,
+                   through: Transmission, stored: blobs.Collector) -> DocumentVersion:
+    title_en, title_ja = _clean_title(received.title_en, received.title_ja)
+    label = make_label(LabelSpec.parse(received.label))
+    decision = kernel.may_receive(holder, Document(label=label))
+    if not decision:
+        raise ExchangeError(_("A document in the package is not releasable to %(nation)s.")
+                            % {"nation": holder.nation_id})
+    document = Document.objects.select_for_update().select_related("label").filter(
+        pk=received.document_id).first()
+    if document is None:
+        document = Document(pk=received.document_id, owner=received.owner, label=label,
+                            created_by=node, title_en=title_en, title_ja=title_ja,
+                            current_version=received.number)
+        document.save(force_insert=True)
+    elif document.label.originator_id != label.originator_id:
+        raise ExchangeError(_("A document in the package has the id of another document here."))
+    existing = document.versions.filter(number=received.number).first()
+    if existing is not None:
+        if version_digest(existing) != received.content_sha256:
+            raise ExchangeError(_("Version %(number)s of a document in the package differs from "
+                                  "the one already held here.") % {"number": received.number})
+        _hold(holder, document, existing.number, timezone.now(), through)
+        return existing
+    if received.number >= document.current_version:
+        document.label = label
+        document.title_en, document.title_ja = title_en, title_ja
+        document.summary_en = received.summary_en.strip()
+        document.summary_ja = received.summary_ja.strip()
+        document.save(update_fields=["label", "title_en", "title_ja", "summary_en",
+                                     "summary_ja"])
+    version = _new_version(document, actor=node, body=received.body, note=received.note,
+                           files=received.files, stored=stored, number=received.number,
+                           label=label, holder=holder, through=through)
+    if version_digest(version) != received.content_sha256:
+        raise ExchangeError(_("A document in the package does not match the content hash its "
+                              "sender signed."))
+    return version
+
+
+def receive_request(*, node: Any, kind: str, request_id: uuid.UUID, document_id: uuid.UUID,
+                    from_label: str, target: str, reason: str, held_sha256: str,
+                    requested_by_name: str) -> OriginatorRequest:
+    """A release or downgrade request about one of this node's documents, made on the node of a
+    nation it was sent to: it waits here for this nation's security authority, like any other."""
+    document = Document.objects.select_related("label").filter(pk=document_id).first()
+    sent_there = TransmissionItem.objects.filter(
+        document_id_copy=document_id, transmission__recipient__nation_id=node.nationality_id)
+    if document is None or document.label.originator_id != settings.NODE_NATION \
+            or not sent_there.exists():
+        raise ExchangeError(_("No document of this node with that id was sent to %(nation)s.")
+                            % {"nation": node.nationality_id})
+    if ReleaseRequest.objects.filter(pk=request_id).exists() or \
+            DowngradeRequest.objects.filter(pk=request_id).exists():
+        raise ExchangeError(_("This request was already received."))
+    if not reason.strip():
+        raise ExchangeError(_("Say why the release is needed."))
+    common = {"pk": request_id, "document": document, "reason": reason.strip(),
+              "requested_by": node, "from_label": make_label(LabelSpec.parse(from_label)),
+              "held_sha256": held_sha256, "requested_by_name": requested_by_name[:200]}
+    request: OriginatorRequest
+    if kind == ReleaseRequest.kind:
+        nation = Nation.objects.filter(code=target).first()
+        if nation is None:
+            raise ExchangeError(_("Unknown nation '%(code)s'.") % {"code": target})
+        request = ReleaseRequest.objects.create(to_nation=nation, **common)
+    elif kind == DowngradeRequest.kind:
+        marking = Classification.objects.filter(nation_id=settings.NODE_NATION,
+                                                code=target).first()
+        if marking is None or marking.level >= document.label.classification.level:
+            raise ExchangeError(_("'%(marking)s' is not a current marking of %(nation)s's "
+                                  "scheme.") % {"marking": target,
+                                                "nation": settings.NODE_NATION})
+        request = DowngradeRequest.objects.create(to_classification=marking, **common)
+    else:
+        raise ExchangeError(_("Unknown request kind '%(kind)s'.") % {"kind": kind})
+    audit.record(f"{kind}.request", actor=node, obj=request, allowed=True,
+                 detail={"document": str(document.pk), "to": target,
+                         "from_node": node.nationality_id, "by": requested_by_name[:200]})
+    notify(security_authorities(settings.NODE_NATION), f"{kind}.request", request)
+    return request
+
+
+def receive_decision(*, node: Any, request_id: uuid.UUID, approved: bool, note: str,
+                     decided_at: dt.datetime, result_label: str | None,
+                     result_version: int | None, version_note: str,
+                     stored: blobs.Collector) -> OriginatorRequest:
+    """The originator's node decided a request made here. Approval writes the new version here
+    too: the content this node holds (the request named it by its hash), under the new label
+    and with the number the originator gave it."""
+    request: OriginatorRequest | None = None
+    for model in (ReleaseRequest, DowngradeRequest):
+        request = model.objects.select_for_update().filter(pk=request_id).first() or request
+    if request is None or not request.held_sha256 \
+            or request.document.label.originator_id != node.nationality_id:
+        raise ExchangeError(_("No request of this node with that id was sent to %(nation)s.")
+                            % {"nation": node.nationality_id})
+    if request.state == RequestState.WITHDRAWN:
+        # Withdrawn here after it was sent: the decision stays on record, changes nothing.
+        audit.record(f"{request.kind}.decision-after-withdrawal", actor=node, obj=request,
+                     allowed=True, detail={"approved": approved})
+        return request
+    if request.state != RequestState.SUBMITTED:
+        raise ExchangeError(_("This request was already %(state)s.")
+                            % {"state": request.get_state_display().lower()})
+    if approved:
+        if result_label is None or result_version is None:
+            raise ExchangeError(_("An approval must carry the new label and version."))
+        document = Document.objects.select_for_update().get(pk=request.document_id)
+        held = next((v for v in document.versions.all()
+                     if version_digest(v) == request.held_sha256), None)
+        if held is None or document.versions.filter(number=result_version).exists():
+            raise ExchangeError(_("The content this request was made about is no longer here "
+                                  "as it was."))
+        label = make_label(LabelSpec.parse(result_label))
+        if result_version >= document.current_version:
+            document.label = label
+        _new_version(document, actor=node, body=open_for(held, held.body).decode(),
+                     note=version_note, files=(), stored=stored, copy_from=held,
+                     number=result_version, label=label,
+                     holder=request.requested_by.organisation)
+        request.result_label = label
+    request.state = RequestState.APPROVED if approved else RequestState.REFUSED
+    request.decided_by, request.decided_at = node, decided_at
+    request.decision_note = note.strip()
+    request.save()
+    action = Action.RELEASE if request.kind == ReleaseRequest.kind else Action.DOWNGRADE
+    audit.record(f"{action.value}.{request.state}", actor=node, obj=request, allowed=True,
+                 detail={"document": str(request.document_id), "from_node": node.nationality_id,
+                         "label": result_label})
+    notify([o for o in [request.requested_by.organisation] if o is not None],
+           f"{action.value}.decided", request)
+    return request
 
 
 def acknowledgement_days() -> int:
@@ -260,10 +461,11 @@ def request_release(*, actor: Any, document: Document, to_nation: str,
                                 % {"code": nation.code})
         request = ReleaseRequest.objects.create(document=document, to_nation=nation,
                                                 reason=reason.strip(), requested_by=actor,
-                                                from_label=document.label)
+                                                from_label=document.label,
+                                                held_sha256=_held_elsewhere(document))
         audit.record("release.request", actor=actor, obj=request, allowed=True,
                      detail={"document": str(document.pk), "to": nation.code})
-        notify(security_authorities(document.label.originator_id), "release.request", request)
+        _ask_originator(request)
     return request
 
 
@@ -287,11 +489,40 @@ def request_downgrade(*, actor: Any, document: Document, to_marking: str,
                                 % {"target": target.key, "current": current.key})
         request = DowngradeRequest.objects.create(document=document, to_classification=target,
                                                   reason=reason.strip(), requested_by=actor,
-                                                  from_label=document.label)
+                                                  from_label=document.label,
+                                                  held_sha256=_held_elsewhere(document))
         audit.record("downgrade.request", actor=actor, obj=request, allowed=True,
                      detail={"document": str(document.pk), "to": target.key})
-        notify(security_authorities(document.label.originator_id), "downgrade.request", request)
+        _ask_originator(request)
     return request
+
+
+def _originated_elsewhere(document: Document) -> bool:
+    """A copy received from another nation's node: its originator decides on that node."""
+    return document.label.originator_id != settings.NODE_NATION and _federation().is_partner(
+        document.label.originator_id)
+
+
+def _held_elsewhere(document: Document) -> str:
+    if not _originated_elsewhere(document):
+        return ""
+    return version_digest(document.versions.get(number=document.current_version))
+
+
+def _ask_originator(request: OriginatorRequest) -> None:
+    """The originator's security authority decides: here, or on its own node (a package)."""
+    if request.held_sha256:
+        _federation().queue_request(request)
+    else:
+        notify(security_authorities(request.document.label.originator_id),
+               f"{request.kind}.request", request)
+
+
+def _federation() -> Any:
+    # Federation builds on the exchange; the exchange only hands it what must travel.
+    from entente.federation import services as federation
+
+    return federation
 
 
 def _relabel(document: Document, spec: LabelSpec, *, actor: Any, note: str) -> Label:
@@ -321,6 +552,10 @@ def decide_request(*, actor: Any, request: OriginatorRequest, approve: bool,
         if document.label_id != request.from_label_id:
             raise ExchangeError(_("The document's label changed since this request was made; "
                                   "refuse it and ask for a new one."))
+        if approve and request.held_sha256 and request.held_sha256 != version_digest(
+                document.versions.get(number=document.current_version)):
+            raise ExchangeError(_("The requester holds an earlier version of this document: "
+                                  "refuse the request, or send them the current version first."))
         if approve:
             spec = spec_of(document.label)
             if isinstance(request, ReleaseRequest):
@@ -342,8 +577,11 @@ def decide_request(*, actor: Any, request: OriginatorRequest, approve: bool,
                      detail={"document": str(document.pk),
                              "label": request.result_label.canonical if request.result_label
                              else None})
-        notify([o for o in [request.requested_by.organisation] if o is not None],
-                f"{action.value}.decided", request)
+        if request.held_sha256:
+            _federation().queue_decision(request)
+        else:
+            notify([o for o in [request.requested_by.organisation] if o is not None],
+                   f"{action.value}.decided", request)
     return request
 
 
