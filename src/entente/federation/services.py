@@ -110,7 +110,9 @@ def identity_document(endpoint: str | None = None) -> bytes:
 
 
 def is_partner(nation: str) -> bool:
-    return partner_for(nation) is not None
+    """Whether ``nation`` runs its own node known here (active or suspended): then its people
+    are reached only through packages, never as if they were on this node."""
+    return nation != settings.NODE_NATION and Partner.objects.filter(nation_id=nation).exists()
 
 
 def partner_for(nation: str) -> Partner | None:
@@ -299,7 +301,10 @@ def queue_decision(request: OriginatorRequest) -> OutboundPackage:
 def _partner_or_fail(nation: str) -> Partner:
     partner = partner_for(nation)
     if partner is None:
-        raise FederationError(_("No active partner node for %(nation)s.") % {"nation": nation})
+        # Raised inside an exchange action (send, ask, decide): the exchange's kind of refusal.
+        raise exchange.ExchangeError(
+            _("%(nation)s's node is suspended here: nothing can be sent to it until this "
+              "nation's security authority takes it back.") % {"nation": nation})
     return partner
 
 
@@ -307,7 +312,7 @@ def _queue(partner: Partner, kind: str, built: manifests.Built, *,
            transmission: Transmission | None = None, subject_id: str = "") -> OutboundPackage:
     """Write the package into the outbox and put it on record, in the caller's transaction. The
     file is complete and synced before the row can commit; a row that rolls back leaves a file
-    that ``sweep_outbox`` removes."""
+    that ``sweep_files`` removes."""
     package_id, now = uuid.uuid4(), timezone.now()
     final = _directory("outbox") / f"{package_id.hex}.pkg"
     part = final.with_suffix(".pkg.part")
@@ -336,12 +341,14 @@ def _queue(partner: Partner, kind: str, built: manifests.Built, *,
     return queued
 
 
-def sweep_outbox(older_than: dt.timedelta = dt.timedelta(hours=1)) -> list[str]:
-    """Remove outbox files no package row names (their transaction rolled back) and stale
-    partial files; only files older than ``older_than``, so one being written is left alone."""
-    directory, removed = _directory("outbox"), []
+def sweep_files(older_than: dt.timedelta = dt.timedelta(hours=1)) -> list[str]:
+    """Remove what a crash left behind: outbox files no waiting package names (the transaction
+    that wrote them rolled back, or a receipt came while the file was being deleted), partial
+    files, and packages half-received when the node stopped. Only files older than
+    ``older_than``, so one being written is left alone."""
+    removed = []
     cutoff = timezone.now().timestamp() - older_than.total_seconds()
-    for path in directory.iterdir():
+    for path in _directory("outbox").iterdir():
         match = re.fullmatch(r"([0-9a-f]{32})\.pkg(\.part)?", path.name)
         if match is None or path.stat().st_mtime >= cutoff:
             continue
@@ -349,6 +356,10 @@ def sweep_outbox(older_than: dt.timedelta = dt.timedelta(hours=1)) -> list[str]:
                 pk=uuid.UUID(match.group(1)), state=OutboundState.QUEUED).exists():
             path.unlink(missing_ok=True)
             removed.append(path.name)
+    for path in _directory("incoming").iterdir():
+        if path.name.endswith(".part") and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed.append(f"incoming/{path.name}")
     return sorted(removed)
 
 

@@ -270,7 +270,7 @@ def serve(host: str, port: int, *, worker: bool = True, interval: float = 5.0,
 def _deliver_forever(stop: threading.Event, interval: float) -> None:
     while not stop.is_set():
         try:
-            services.sweep_outbox()
+            services.sweep_files()
             services.deliver_due()
         except Exception:
             log.exception("delivering the outbox failed; trying again in %s s", interval)

@@ -294,6 +294,50 @@ def test_an_interrupted_upload_leaves_nothing_on_the_receiver(nodes, tmp_path):
     uk.run("node", "deliver")
 
 
+def test_either_node_killed_mid_transfer_loses_nothing_and_stores_once(nodes, tmp_path):
+    """Kill the sender's delivery process while it uploads, then kill the receiving node while
+    it receives: whatever moment each died at, delivering again ends with the partner's receipt
+    and exactly one copy, intact."""
+    uk, jp = nodes
+    payload = os.urandom(24 * 1024 * 1024)
+    document = _document(uk, tmp_path, attachment=payload)
+    sent = _send(uk, document)
+    package = _package_of(uk, sent["id"])
+    incoming = jp.var / "federation" / "incoming"
+
+    def uploading() -> bool:
+        return incoming.exists() and any(incoming.iterdir())
+
+    sender = uk.spawn("node", "deliver")  # killed mid-upload
+    _until(lambda: uploading() or sender.poll() is not None, "the upload to start")
+    sender.kill()
+    sender.wait()
+    before = _stored(jp)
+
+    uk.run("federation", "retry", package["id"], "--as", "alice")
+    delivering = uk.spawn("node", "deliver")
+    _until(lambda: uploading() or delivering.poll() is not None, "the upload to start again")
+    jp.kill()  # the receiving node dies mid-transfer (or just after: either way)
+    delivering.wait()
+    jp.start()
+
+    for _ in range(5):
+        if _package_of(uk, sent["id"])["state"] == "receipted":
+            break
+        uk.run("federation", "retry", package["id"], "--as", "alice")
+        uk.run("node", "deliver")
+    assert _package_of(uk, sent["id"])["state"] == "receipted"
+    after = _stored(jp)
+    assert after["exchange_document"] == before["exchange_document"] + 1
+    assert after["federation_inboundpackage"] == before["federation_inboundpackage"] + 1
+    assert after["exchange_transmission"] == before["exchange_transmission"] + 1
+    out = tmp_path / "intact.bin"
+    attachment = jp.json("exchange", "show", document["id"], "--as", "kenji")["attachments"][0]
+    jp.run("exchange", "download", attachment["id"], "--out", str(out), "--as", "kenji")
+    assert out.read_bytes() == payload
+    assert jp.run("audit", "verify").stdout.startswith("OK")
+
+
 # --------------------------------------------------------------------------- refusals
 
 

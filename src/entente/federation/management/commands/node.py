@@ -6,7 +6,7 @@
     entente node serve --port 8443        the partners' HTTPS endpoint (mutual TLS), and the
                                           outbox delivered every few seconds
     entente node deliver [--loop]         deliver the outbox once (cron) or until stopped
-    entente node sweep                    remove outbox files of packages that never committed
+    entente node sweep                    remove package files a crash left behind
     entente node demo                     a UK node and a Japan node on local ports, a document
                                           sent from one to the other, received and receipted
 
@@ -60,7 +60,7 @@ class Command(BaseCommand):
         p = sub.add_parser("deliver", help="deliver the packages that are due")
         p.add_argument("--loop", action="store_true", help="keep delivering until stopped")
         p.add_argument("--interval", type=float, default=5.0)
-        sub.add_parser("sweep", help="remove outbox files that no package names")
+        sub.add_parser("sweep", help="remove package files a crash left behind")
         p = sub.add_parser("seed-demo", help="(used by `node demo`) this nation's demo data")
         p = sub.add_parser("demo", help="two nodes on local ports; a document sent, received "
                                         "and receipted")
@@ -121,7 +121,7 @@ class Command(BaseCommand):
 
     def do_deliver(self, loop: bool, interval: float, **_: Any) -> None:
         while True:
-            services.sweep_outbox()
+            services.sweep_files()
             for delivery in services.deliver_due():
                 self.stdout.write(f"{delivery.package.id} → {delivery.package.partner_id}: "
                                   f"{delivery.outcome} {delivery.detail}".rstrip())
@@ -130,7 +130,7 @@ class Command(BaseCommand):
             time.sleep(interval)
 
     def do_sweep(self, **_: Any) -> None:
-        removed = services.sweep_outbox()
+        removed = services.sweep_files()
         self.stdout.write(f"Removed {len(removed)} file(s)." + "".join(
             f"\n  {name}" for name in removed))
 
