@@ -169,7 +169,9 @@ def version_digest(version: DocumentVersion) -> str:
     recipient checks that it received."""
     digest = hashlib.sha256(b"entente-version-v1\0")
     digest.update(hashlib.sha256(open_for(version, version.body)).digest())
-    for attachment in version.attachments.order_by("filename", "id"):
+    # In name and content order, never by id: the copy on another node has other ids, and
+    # must come to the same digest.
+    for attachment in version.attachments.order_by("filename", "sha256"):
         digest.update(attachment.filename.encode() + b"\0" + bytes.fromhex(attachment.sha256))
     return digest.hexdigest()
 
@@ -294,6 +296,10 @@ def receive_transmission(*, node: Any, transmission_id: uuid.UUID,
 
 def _received_copy(received: ReceivedVersion, *, node: Any, holder: Organisation,
                    through: Transmission, stored: blobs.Collector) -> DocumentVersion:
+    """The copy here of one version a partner node sent. A node speaks for its own nation's
+    documents only: it may bring new documents and versions originated by its nation, owned by
+    one of its organisations; a document of any other originator (this nation's own, sent
+    back) is accepted only as a version already held here, with the same content."""
     title_en, title_ja = _clean_title(received.title_en, received.title_ja)
     label = make_label(LabelSpec.parse(received.label))
     decision = kernel.may_receive(holder, Document(label=label))
@@ -302,6 +308,14 @@ def _received_copy(received: ReceivedVersion, *, node: Any, holder: Organisation
                             % {"nation": holder.nation_id})
     document = Document.objects.select_for_update().select_related("label").filter(
         pk=received.document_id).first()
+    own_nation = label.originator_id == node.nationality_id
+    if own_nation and received.owner.nation_id != label.originator_id:
+        raise ExchangeError(_("A document in the package is owned by an organisation of "
+                              "another nation than its originator."))
+    if not own_nation and (document is None or not document.versions.filter(
+            number=received.number).exists()):
+        raise ExchangeError(_("%(node)s's node may send new content only of documents its "
+                              "own nation originated.") % {"node": node.nationality_id})
     if document is None:
         document = Document(pk=received.document_id, owner=received.owner, label=label,
                             created_by=node, title_en=title_en, title_ja=title_ja,
@@ -406,7 +420,18 @@ def receive_decision(*, node: Any, request_id: uuid.UUID, approved: bool, note: 
         if held is None or document.versions.filter(number=result_version).exists():
             raise ExchangeError(_("The content this request was made about is no longer here "
                                   "as it was."))
-        label = make_label(LabelSpec.parse(result_label))
+        asked = spec_of(request.from_label)
+        if isinstance(request, ReleaseRequest):
+            asked = LabelSpec(asked.originator, asked.classification,
+                              (*asked.releasable_to, request.to_nation_id), asked.caveats,
+                              asked.communities)
+        elif isinstance(request, DowngradeRequest):
+            asked = LabelSpec(asked.originator, request.to_classification.code,
+                              asked.releasable_to, asked.caveats, asked.communities)
+        if LabelSpec.parse(result_label).canonical() != asked.canonical():
+            raise ExchangeError(_("The approval's new label is not the one this request asked "
+                                  "for."))
+        label = make_label(asked)
         if result_version >= document.current_version:
             document.label = label
         _new_version(document, actor=node, body=open_for(held, held.body).decode(),

@@ -70,7 +70,7 @@ def for_transmission(transmission: Transmission) -> Built:
         body_part = f"body:{version.pk}"
         built.parts.append((body_part, _body_opener(version)))
         files = []
-        for attachment in version.attachments.order_by("filename", "id"):
+        for attachment in version.attachments.order_by("filename", "sha256"):
             name = f"file:{attachment.pk}"
             built.parts.append((name, _attachment_opener(attachment)))
             files.append({"part": name, "filename": attachment.filename,

@@ -53,7 +53,7 @@ from entente.federation.models import (
     PackageKind,
     Partner,
 )
-from entente.security import audit, blobs, kernel
+from entente.security import audit, blobs, crypto, kernel
 from entente.security.keystore import keyring
 from entente.security.labels import LabelError
 from entente.security.selectors import NotFound
@@ -192,7 +192,8 @@ def import_partner(*, actor: Any, raw: bytes, fingerprint: str,
         raise FederationError(_("The partner's endpoint must be an https:// address."))
     with audit.atomic():
         existing = Partner.objects.select_for_update().filter(nation_id=nation).first()
-        if existing and existing.fingerprint != identity.fingerprint and not replace_keys:
+        new_keys = existing is not None and existing.fingerprint != identity.fingerprint
+        if new_keys and not replace_keys:
             raise FederationError(_("%(nation)s's node is already known with other keys; "
                                     "replace them only deliberately (replace keys).")
                                   % {"nation": nation})
@@ -210,8 +211,7 @@ def import_partner(*, actor: Any, raw: bytes, fingerprint: str,
         node_account(partner)
         audit.record("partner.import", actor=actor, obj=partner, allowed=True,
                      detail={"fingerprint": identity.fingerprint, "endpoint": partner.endpoint,
-                             "replaced_keys": bool(existing and existing.fingerprint
-                                                   != identity.fingerprint)})
+                             "replaced_keys": new_keys})
     return partner
 
 
@@ -586,7 +586,7 @@ def receive(path: Path, *, channel: str, peer_certificate: bytes | None = None,
         package.check_parts()
         package.open(keyring().open_sealed_for_node)
         manifest = package.manifest()
-    except pkg.PackageError as exc:
+    except (pkg.PackageError, crypto.CryptoError) as exc:
         raise _refused(str(exc), header=header, channel=channel, actor=actor) from None
     node = node_account(partner)
     try:
@@ -609,7 +609,10 @@ def receive(path: Path, *, channel: str, peer_certificate: bytes | None = None,
                          detail={"partner": partner.nation_id, "kind": header.kind,
                                  "channel": channel, "by": applied.by,
                                  "items": applied.items})
-    except (manifests.ManifestError, exchange.ExchangeError, LabelError) as exc:
+    except (manifests.ManifestError, exchange.ExchangeError, LabelError, pkg.PackageError,
+            crypto.CryptoError) as exc:
+        # A part that does not decrypt, a part the manifest names that is not there, a nation
+        # this node holds no key for: refusals like any other, never a failure of the node.
         raise _refused(str(exc), header=header, channel=channel, actor=actor) from None
     return Received(receipt, False, inbound)
 
