@@ -836,6 +836,27 @@ def _ensure_user(spec: DemoUser, today: dt.date) -> None:
                                    valid_until=_years_from(today, 1))
 
 
+def _seed_organisations(today: dt.date, nations: set[str]) -> None:
+    """These nations' organisations and their facility clearances; the two communities."""
+    for code, nation, kind, en, ja in ORGANISATIONS:
+        if nation in nations:
+            Organisation.objects.get_or_create(
+                code=code, defaults={"nation_id": nation, "kind": kind, "name_en": en,
+                                     "name_ja": ja})
+    for code, site, level, storage in FACILITIES:
+        org = Organisation.objects.filter(code=code, nation_id__in=nations).first()
+        if org is None:
+            continue
+        marking = Classification.objects.filter(nation_id=org.nation_id).get
+        FacilityClearance.objects.create(
+            organisation=org, site=site, level=marking(code=level),
+            storage_level=marking(code=storage) if storage else None,
+            granted_by=Organisation.objects.get(code=f"{org.nation_id.lower()}-nsa"),
+            valid_from=_years_from(today, -2), valid_until=_years_from(today, 3))
+    for code, en, ja in COMMUNITIES:
+        Community.objects.get_or_create(code=code, defaults={"name_en": en, "name_ja": ja})
+
+
 @transaction.atomic
 def seed() -> bool:
     """Create the demo world once; returns False if it was already there."""
@@ -843,20 +864,7 @@ def seed() -> bool:
         return False
     today = timezone.localdate()
     with audit.source("demo"):
-        for code, nation, kind, en, ja in ORGANISATIONS:
-            Organisation.objects.get_or_create(
-                code=code, defaults={"nation_id": nation, "kind": kind, "name_en": en,
-                                     "name_ja": ja})
-        for code, site, level, storage in FACILITIES:
-            org = Organisation.objects.get(code=code)
-            marking = Classification.objects.filter(nation_id=org.nation_id).get
-            FacilityClearance.objects.create(
-                organisation=org, site=site, level=marking(code=level),
-                storage_level=marking(code=storage) if storage else None,
-                granted_by=Organisation.objects.get(code=f"{org.nation_id.lower()}-nsa"),
-                valid_from=_years_from(today, -2), valid_until=_years_from(today, 3))
-        for code, en, ja in COMMUNITIES:
-            Community.objects.get_or_create(code=code, defaults={"name_en": en, "name_ja": ja})
+        _seed_organisations(today, {"GBR", "JPN"})
         for spec in USERS:
             _ensure_user(spec, today)
         alice = User.objects.get(username="alice")
@@ -887,23 +895,7 @@ def seed_node(nation: str) -> bool:
 
     today = timezone.localdate()
     with audit.source("demo"):
-        for code, org_nation, kind, en, ja in ORGANISATIONS:
-            if org_nation == nation:
-                Organisation.objects.get_or_create(
-                    code=code, defaults={"nation_id": nation, "kind": kind, "name_en": en,
-                                         "name_ja": ja})
-        for code, site, level, storage in FACILITIES:
-            org = Organisation.objects.filter(code=code, nation_id=nation).first()
-            if org is None:
-                continue
-            marking = Classification.objects.filter(nation_id=nation).get
-            FacilityClearance.objects.create(
-                organisation=org, site=site, level=marking(code=level),
-                storage_level=marking(code=storage) if storage else None,
-                granted_by=Organisation.objects.get(code=f"{nation.lower()}-nsa"),
-                valid_from=_years_from(today, -2), valid_until=_years_from(today, 3))
-        for code, en, ja in COMMUNITIES:
-            Community.objects.get_or_create(code=code, defaults={"name_en": en, "name_ja": ja})
+        _seed_organisations(today, {nation})
         for spec in USERS:
             if spec.nation == nation:
                 _ensure_user(spec, today)

@@ -26,9 +26,9 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
@@ -60,6 +60,7 @@ _GCM_TAG_SIZE = 16
 _NATION_RE = re.compile(r"[A-Z]{3}")
 _KEK_ID_RE = re.compile(r"([A-Z]{3})-([1-9][0-9]{0,8})")
 _KEY_FILE_RE = re.compile(r"([1-9][0-9]{0,8})\.key")
+_K = TypeVar("_K", Ed25519PrivateKey, X25519PrivateKey)
 
 # Sealing a value (a package's content key) to a node's key-agreement key: HPKE (RFC 9180) base
 # mode, DHKEM(X25519, HKDF-SHA256), AES-256-GCM. The sender needs only the public key; only the
@@ -307,8 +308,7 @@ class DirectoryKeyring(Keyring):
         self._kek_root = self._root / "kek"
         self._node_dir = self._root / "node"
         self._cache: dict[str, AESGCM] = {}
-        self._signing_key: Ed25519PrivateKey | None = None
-        self._agreement_key: X25519PrivateKey | None = None
+        self._node_keys: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -423,10 +423,13 @@ class DirectoryKeyring(Keyring):
 
     # -- node signing key ---------------------------------------------------------
 
-    def _node_key(self, name: str, generate: Any) -> Any:
+    def _node_key(self, name: str, kind: Any, generate: Callable[[], _K]) -> _K:
         """The node's private key in ``node/<name>``, generated on first use. If another
         process won the race to create it, its key is loaded, so that every process of the
-        node uses the same key."""
+        node uses the same key. Key files never change, so the key is kept once loaded."""
+        cached = self._node_keys.get(name)
+        if cached is not None:
+            return cast(_K, cached)
         path = self._node_dir / name
         if not path.exists():
             self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -437,17 +440,15 @@ class DirectoryKeyring(Keyring):
                 serialization.NoEncryption(),
             )
             _publish_new_file(self._node_dir, name, pem)
-        return serialization.load_pem_private_key(path.read_bytes(), password=None)
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, kind):
+            raise KeyNotFound(f"{path} does not contain a {kind.__name__}")
+        with self._lock:
+            self._node_keys[name] = key
+        return key
 
     def _load_signing_key(self) -> Ed25519PrivateKey:
-        if self._signing_key is not None:
-            return self._signing_key
-        key = self._node_key("ed25519.key", Ed25519PrivateKey.generate)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise KeyNotFound(f"{self._node_dir / 'ed25519.key'} does not contain an Ed25519 private key")
-        with self._lock:
-            self._signing_key = key
-        return key
+        return self._node_key("ed25519.key", Ed25519PrivateKey, Ed25519PrivateKey.generate)
 
     def sign(self, message: bytes) -> bytes:
         """Sign with the node key, creating it on first use."""
@@ -460,14 +461,7 @@ class DirectoryKeyring(Keyring):
     # -- node key-agreement key -----------------------------------------------------
 
     def _load_agreement_key(self) -> X25519PrivateKey:
-        if self._agreement_key is not None:
-            return self._agreement_key
-        key = self._node_key("x25519.key", X25519PrivateKey.generate)
-        if not isinstance(key, X25519PrivateKey):
-            raise KeyNotFound(f"{self._node_dir / 'x25519.key'} does not contain an X25519 private key")
-        with self._lock:
-            self._agreement_key = key
-        return key
+        return self._node_key("x25519.key", X25519PrivateKey, X25519PrivateKey.generate)
 
     def agreement_public_key(self) -> X25519PublicKey:
         """Public half of the key-agreement key, creating the key pair on first use."""
@@ -489,7 +483,7 @@ class DirectoryKeyring(Keyring):
         the certificate itself (it travels in the node's identity file), so no certificate
         authority is involved and the subject name carries no meaning."""
         key_path, cert_path = self._node_dir / "tls.key", self._node_dir / "tls.crt"
-        key = self._node_key("tls.key", Ed25519PrivateKey.generate)
+        key = self._node_key("tls.key", Ed25519PrivateKey, Ed25519PrivateKey.generate)
         if not cert_path.exists():
             _publish_new_file(self._node_dir, cert_path.name, _self_signed(key))
         return cert_path, key_path
