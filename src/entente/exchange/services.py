@@ -230,6 +230,10 @@ def acknowledge(*, actor: Any, transmission: Transmission) -> Transmission:
             raise NotFound
         if transmission.acknowledged_at is not None:
             raise ExchangeError(_("This transmission was already acknowledged."))
+        if _federation().is_partner(transmission.recipient.nation_id):
+            raise ExchangeError(_("This transmission travels to %(nation)s's node: that node's "
+                                  "signed receipt acknowledges it.")
+                                % {"nation": transmission.recipient.nation_id})
         transmission.acknowledged_at, transmission.acknowledged_by = timezone.now(), actor
         transmission.save(update_fields=["acknowledged_at", "acknowledged_by"])
         for item in transmission.items.select_related("version"):

@@ -219,7 +219,8 @@ def transfer_log(request: HttpRequest, nation: str) -> Any:
         partner = selectors.partner_for(request.user, nation)
     except NotFound:
         raise _not_found() from None
-    return HttpResponse(services.transfer_log(partner), content_type="application/json")
+    return HttpResponse(services.transfer_log(partner, actor=request.user),
+                        content_type="application/json")
 
 
 @router.post("/federation/partners/{nation}/reconcile",
@@ -282,9 +283,9 @@ def retry(request: HttpRequest, package_id: str) -> Any:
         raise failing(exc) from None
 
 
-@router.get("/federation/packages/sent/{package_id}/file",
-            response={200: None, 404: Problem, 422: Problem},
-            summary="The package file, for carriage on courier media")
+@router.post("/federation/packages/sent/{package_id}/export",
+             response={200: None, 404: Problem, 422: Problem},
+             summary="The package file, for carriage on courier media (recorded and audited)")
 def package_file(request: HttpRequest, package_id: str) -> Any:
     try:
         package = selectors.sent_package_for(request.user, package_id)

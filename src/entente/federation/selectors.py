@@ -49,11 +49,36 @@ def sent_package_for(user: Any, package_id: Any) -> OutboundPackage:
     return found
 
 
+def received_package_for(user: Any, package_id: Any) -> InboundPackage:
+    require_authority(user, "package.view")
+    pk = parse_id(package_id)
+    found = InboundPackage.objects.select_related("partner").filter(pk=pk).first() if pk \
+        else None
+    if found is None:
+        raise not_found(user, Action.VIEW, "federation.inboundpackage", package_id)
+    return found
+
+
+# A transmission's journey between nodes is read with the transmission: the caller has read it
+# through the exchange's selector, which decided who may.
+
+def with_deliveries(transmissions: QuerySet[Transmission]) -> QuerySet[Transmission]:
+    """Transmissions with their packages fetched in one more query (for lists)."""
+    return transmissions.prefetch_related("packages")
+
+
 def delivery_of(transmission: Transmission) -> OutboundPackage | None:
-    """The package that carries a transmission to a partner's node, if it travelled as one. The
-    caller has read the transmission through its selector (which decided who may)."""
-    return transmission.packages.order_by("-created_at").first()
+    """The package that carries a transmission to a partner's node, if it travels as one (the
+    newest, should it ever have been sent again); prefetched packages are used as they are."""
+    return max(transmission.packages.all(), key=lambda p: p.created_at, default=None)
 
 
-__all__ = ["NotFound", "delivery_of", "partner_for", "partners_for", "received_for",
-           "sent_for", "sent_package_for"]
+def arrival_of(transmission: Transmission) -> InboundPackage | None:
+    """The package a transmission arrived in from a partner's node, if it did."""
+    return InboundPackage.objects.filter(transmission=transmission).select_related(
+        "partner").first()
+
+
+__all__ = ["NotFound", "arrival_of", "delivery_of", "partner_for", "partners_for",
+           "received_for", "received_package_for", "sent_for", "sent_package_for",
+           "with_deliveries"]

@@ -173,6 +173,16 @@ def import_partner(*, actor: Any, raw: bytes, fingerprint: str,
     its way cannot introduce a stranger's keys. A partner whose keys change needs
     ``replace_keys`` (a deliberate act, audited as such)."""
     require_authority(actor, "partner.import")
+    try:
+        return _import_partner(actor, raw, fingerprint, replace_keys)
+    except (FederationError, pkg.PackageError) as exc:
+        # A file that does not match its fingerprint may be an attempt to slip in other keys.
+        audit.record("partner.import", actor=actor, object_type="federation.partner",
+                     allowed=False, reason=str(exc))
+        raise
+
+
+def _import_partner(actor: Any, raw: bytes, fingerprint: str, replace_keys: bool) -> Partner:
     identity = read_identity(raw)
     fields = identity.fields
     given = re.sub(r"[^0-9a-f]", "", fingerprint.lower())
@@ -448,6 +458,10 @@ def _retry_later(queued: OutboundPackage, error: str) -> Delivery:
 def retry_now(*, actor: Any, queued: OutboundPackage) -> OutboundPackage:
     """The partner is back: try this package at the next delivery round, not after back-off."""
     require_authority(actor, "package.retry")
+    partner = Partner.objects.get(pk=queued.partner_id)
+    if not partner.active or not partner.endpoint:
+        raise FederationError(_("%(nation)s's node is suspended or has no endpoint: carry the "
+                                "package on courier media instead.") % {"nation": partner.pk})
     with audit.atomic():
         changed = OutboundPackage.objects.filter(pk=queued.pk, state=OutboundState.QUEUED
                                                  ).update(next_attempt_at=timezone.now())
@@ -514,7 +528,9 @@ def accept_receipt(raw: bytes, *, channel: str, actor: Any = None) -> OutboundPa
         try:
             received_at = dt.datetime.fromisoformat(str(fields.get("received_at")))
         except ValueError:
-            raise FederationError(_("The receipt's time of receipt is malformed.")) from None
+            received_at = None
+        if received_at is None or received_at.tzinfo is None:
+            raise FederationError(_("The receipt's time of receipt is malformed."))
         queued.state, queued.receipt, queued.receipt_sha256 = OutboundState.RECEIPTED, raw, digest
         queued.receipted_at, queued.next_attempt_at = received_at, None
         queued.last_error = ""
@@ -670,9 +686,11 @@ def _copy_limited(source: Any, file: Any) -> int:
 # --------------------------------------------------------------------------- transfer log
 
 
-def transfer_log(partner: Partner) -> bytes:
+def transfer_log(partner: Partner, *, actor: Any = None) -> bytes:
     """What this node sent to and received from ``partner``, signed: the partner compares it
-    with its own (``reconcile``)."""
+    with its own (``reconcile``). Who was given it (an officer here, or the partner's node over
+    HTTPS) is on record."""
+    audit.record("log.export", actor=actor, obj=partner, allowed=True)
     sent = [{"id": str(p.id), "kind": p.kind, "header_sha256": p.header_sha256,
              "state": p.state, "receipt_sha256": p.receipt_sha256}
             for p in OutboundPackage.objects.filter(partner=partner).order_by("created_at")]
@@ -683,6 +701,14 @@ def transfer_log(partner: Partner) -> bytes:
         "format": "entente-log/1", "node": own_address().as_json(),
         "partner": _address(partner).as_json(), "at": timezone.now().isoformat(),
         "sent": sent, "received": received})
+
+
+def _entries(log: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
+    entries = log.get(key)
+    if not isinstance(entries, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("id"), str) for e in entries):
+        raise FederationError(_("The partner's transfer log is malformed."))
+    return {e["id"]: e for e in entries}
 
 
 @dataclass(frozen=True)
@@ -711,8 +737,7 @@ def reconcile(*, actor: Any, partner: Partner, remote: bytes) -> list[Discrepanc
         raise FederationError(_("This transfer log is not the partner's log of its exchanges "
                                 "with this node."))
     pkg.verify_document(fields, signature, LOG, _signing_key(partner))
-    theirs_in = {e["id"]: e for e in fields.get("received", []) if isinstance(e, dict)}
-    theirs_out = {e["id"]: e for e in fields.get("sent", []) if isinstance(e, dict)}
+    theirs_in, theirs_out = _entries(fields, "received"), _entries(fields, "sent")
     found = []
     for out in OutboundPackage.objects.filter(partner=partner).order_by("created_at"):
         there = theirs_in.get(str(out.id))

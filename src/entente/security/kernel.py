@@ -303,12 +303,17 @@ def may_receive(organisation: Any, obj: Model) -> Decision:
     return Decision(True, "allowed")
 
 
+def is_node_authority(user: Any, node_nation: str) -> bool:
+    """The rule of ``may_administer_node`` without its audit event: for what a page merely offers
+    (a navigation link), never for what it then does."""
+    return Subject.of(user).authority_for == node_nation
+
+
 def may_administer_node(user: Any, node_nation: str, *, what: str) -> Decision:
     """Partner nodes, the packages that pass between nodes and their transfer logs are the
     business of the national security authority of the nation whose node this is: one of its
     security officers. Audited, like every decision (``what`` names what was asked)."""
-    subject = Subject.of(user)
-    decision = (Decision(True, "allowed") if subject.authority_for == node_nation
+    decision = (Decision(True, "allowed") if is_node_authority(user, node_nation)
                 else Decision(False, "node-authority", {"nation": node_nation}))
     audit.record("node.administer", actor=user if getattr(user, "pk", None) else None,
                  object_type="federation", object_id=what, allowed=decision.allowed,

@@ -84,9 +84,12 @@ def test_importing_a_partner_needs_the_fingerprint_read_out(officer, partner_nod
     assert partner.nation_id == "JPN" and partner.fingerprint == partner_node.fingerprint
     assert set(Organisation.objects.filter(nation_id="JPN").values_list("code", flat=True)) \
         >= {e["code"] for e in DIRECTORY["JPN"]}
-    event = AuditEvent.objects.filter(action="partner.import").get()
+    event = AuditEvent.objects.filter(action="partner.import", allowed=True).get()
     assert event.actor == officer.username and json.loads(event.detail)["fingerprint"] == \
         partner_node.fingerprint
+    # A file that did not match its fingerprint is on record too: it may have been an attempt.
+    refused = AuditEvent.objects.filter(action="partner.import", allowed=False)
+    assert refused.count() == 2 and "does not match" in refused.first().reason
 
 
 def test_only_this_nations_security_authority_imports_partners(node_settings, partner_node,

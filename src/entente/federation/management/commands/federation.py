@@ -137,7 +137,7 @@ class Command(DomainCommand):
     def do_log(self, nation: str, out: Path, **_: Any) -> None:
         partner = selectors.partner_for(self.user, nation)
         with _new_file(out) as target:
-            target.write(services.transfer_log(partner))
+            target.write(services.transfer_log(partner, actor=self.user))
         self.emit({"partner": partner.nation_id, "file": str(out)},
                   text=f"Wrote this node's transfer log with {partner.nation_id} to {out}.")
 
