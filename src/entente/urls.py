@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("entente.industry.urls")),
     path("", include("entente.logistics.urls")),
     path("", include("entente.exercises.urls")),
+    path("", include("entente.federation.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -96,6 +96,18 @@ class TransmissionItemOut(Schema):
     content_sha256: str
 
 
+class DeliveryOut(Schema):
+    """How a transmission to an organisation of a partner nation travels to that nation's node:
+    as a package, until the partner node's signed receipt comes back (or it is refused)."""
+
+    partner: str
+    state: str = Field(description="queued (waiting to be delivered), receipted, or refused")
+    attempts: int
+    last_error: str = Field(description="why the last attempt failed; for a refused package, "
+                                        "the partner node's reason")
+    receipted_at: dt.datetime | None
+
+
 class TransmissionOut(Schema):
     id: UUID4
     sender: str
@@ -107,6 +119,9 @@ class TransmissionOut(Schema):
     acknowledged_at: dt.datetime | None
     overdue: bool
     items: list[TransmissionItemOut]
+    delivery: DeliveryOut | None = Field(description="for a transmission to an organisation of "
+                                                     "a partner nation: its delivery to that "
+                                                     "nation's node")
 
 
 class TransmissionIn(Schema):
@@ -138,6 +153,9 @@ class RequestOut(Schema):
     state: str
     reason: str
     requested_by: str
+    requested_by_name: str = Field(description="for a request made on another nation's node "
+                                               "(requested_by is that node's account here): "
+                                               "who asked there, by name and organisation")
     requested_at: dt.datetime
     target: str
     decided_by: str | None
@@ -228,13 +246,27 @@ def _transmission_out(request: HttpRequest, transmission: Transmission) -> dict[
             "items": [{"document": item.document_id_copy, "version": item.version_number,
                        "label": item.label_canonical, "content_sha256": item.content_sha256}
                       for item, _version in selectors.items_visible_to(request.user,
-                                                                       transmission)]}
+                                                                       transmission)],
+            "delivery": delivery_out(transmission)}
+
+
+def delivery_out(transmission: Transmission) -> dict[str, Any] | None:
+    """The transmission's delivery to a partner's node, if it travels as a package."""
+    from entente.federation.selectors import delivery_of
+
+    package = delivery_of(transmission)
+    if package is None:
+        return None
+    return {"partner": package.partner_id, "state": package.state,
+            "attempts": package.attempts, "last_error": package.last_error,
+            "receipted_at": package.receipted_at}
 
 
 def _request_out(request: OriginatorRequest) -> dict[str, Any]:
     return {"id": request.pk, "kind": request.kind, "document": request.document_id,
             "state": request.state, "reason": request.reason,
-            "requested_by": request.requested_by.username, "requested_at": request.requested_at,
+            "requested_by": request.requested_by.username,
+            "requested_by_name": request.requested_by_name, "requested_at": request.requested_at,
             "target": request.target,
             "decided_by": request.decided_by.username if request.decided_by else None,
             "decided_at": request.decided_at, "decision_note": request.decision_note,

@@ -264,10 +264,13 @@ def _overdue(sent_at: dt.datetime, acknowledged_at: dt.datetime | None) -> bool:
 
 @require_GET
 def transmission_list(request: HttpRequest) -> HttpResponse:
+    from entente.federation.selectors import delivery_of, with_deliveries
+
     org = getattr(request.user, "organisation_id", None)
     overdue = set(selectors.overdue_transmissions(request.user).values_list("pk", flat=True))
-    rows = [(t, t.pk in overdue, t.recipient_id == org)
-            for t in selectors.transmissions_for(request.user)[:LIST_LIMIT]]
+    transmissions = with_deliveries(selectors.transmissions_for(request.user))
+    rows = [(t, t.pk in overdue, t.recipient_id == org, delivery_of(t))
+            for t in transmissions[:LIST_LIMIT]]
     return render(request, "exchange/transmission_list.html", {"rows": rows})
 
 
@@ -305,12 +308,17 @@ def transmission_detail(request: HttpRequest, transmission_id: str) -> HttpRespo
     marking = page_banners(request)
     items = [(item, version, marking(version.label))
              for item, version in selectors.items_visible_to(request.user, transmission)]
+    from entente.federation.selectors import arrival_of, delivery_of
+
     org = getattr(request.user, "organisation_id", None)
+    delivery = delivery_of(transmission)
     return render(request, "exchange/transmission_detail.html", {
         "transmission": transmission, "items": items,
         "overdue": _overdue(transmission.sent_at, transmission.acknowledged_at),
-        "may_acknowledge": transmission.recipient_id == org
+        # One that travels to a partner's node is acknowledged by that node's signed receipt.
+        "may_acknowledge": transmission.recipient_id == org and delivery is None
         and transmission.acknowledged_at is None,
+        "delivery": delivery, "arrival": arrival_of(transmission) if delivery is None else None,
     })
 
 
@@ -514,6 +522,7 @@ NOTIFICATION_TEXT = {
     "visit.approved": gettext_lazy("A visit to your organisation was approved."),
     "visit.decided": gettext_lazy("A request for visit was decided."),
     "visit.reviewed": gettext_lazy("An approved visit was reviewed for another year."),
+    "package.refused": gettext_lazy("A partner's node refused a package this node sent."),
 }
 
 
@@ -526,6 +535,8 @@ def _notification_link(object_type: str, object_id: str) -> str:
         return reverse("exchange:requests")
     if object_type == "industry.visitrequest":
         return reverse("industry:visit", args=[object_id])
+    if object_type == "federation.outboundpackage":
+        return reverse("federation:sent", args=[object_id])
     return ""
 
 

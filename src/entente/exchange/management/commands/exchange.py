@@ -30,7 +30,7 @@ from entente.core.cli_output import table, when
 from entente.core.commands import DomainCommand, Subcommand
 from entente.core.models import Organisation
 from entente.exchange import selectors, services
-from entente.exchange.api import holding_row
+from entente.exchange.api import delivery_out, holding_row
 from entente.exchange.models import Channel, OriginatorRequest
 from entente.exchange.services import ExchangeError, IncomingFile
 from entente.security import audit, reference
@@ -250,11 +250,12 @@ class Command(DomainCommand):
                 "acknowledged_at": when(transmission.acknowledged_at),
                 "overdue": transmission.acknowledged_at is None
                 and transmission.sent_at < cutoff,
-                "items": items}
+                "items": items, "delivery": _delivery_row(transmission)}
 
     def _transmission(self, transmission: Any) -> None:
         row = self._transmission_row(transmission)
-        state = f"acknowledged {row['acknowledged_at']}" if row["acknowledged_at"] \
+        state = _delivery_text(row["delivery"]) if row["delivery"] \
+            else f"acknowledged {row['acknowledged_at']}" if row["acknowledged_at"] \
             else "awaiting acknowledgement"
         self.emit(row, text=f"transmission {row['id']}: {row['from']} → {row['to']} "
                             f"({row['channel']}), {len(row['items'])} item(s), {state}")
@@ -267,8 +268,11 @@ class Command(DomainCommand):
             row["n"] = len(row["items"])
             row["state"] = ("acknowledged" if row["acknowledged_at"]
                             else "OVERDUE" if row["overdue"] else "awaiting")
+            row["delivery_state"] = _delivery_text(row["delivery"], short=True) \
+                if row["delivery"] else "—"
         self.emit(rows, [("id", "ID"), ("sent_at", "SENT"), ("from", "FROM"), ("to", "TO"),
-                         ("channel", "CHANNEL"), ("n", "ITEMS"), ("state", "RECEIPT")])
+                         ("channel", "CHANNEL"), ("n", "ITEMS"), ("state", "RECEIPT"),
+                         ("delivery_state", "DELIVERY")])
 
     # ------------------------------------------------------------------ originator control
 
@@ -345,10 +349,35 @@ def _attachment_row(attachment: Any) -> dict[str, Any]:
             "sha256": attachment.sha256}
 
 
+def _delivery_row(transmission: Any) -> dict[str, Any] | None:
+    """Its delivery to a partner nation's node, if it travels there as a package (as the API)."""
+    delivery = delivery_out(transmission)
+    if delivery is None:
+        return None
+    return {**delivery, "receipted_at": when(delivery["receipted_at"])}
+
+
+def _delivery_text(delivery: dict[str, Any], *, short: bool = False) -> str:
+    """``delivered to JPN's node, receipted …`` / ``waiting for JPN's node (attempt 3: …)`` /
+    ``REFUSED by JPN's node: …``."""
+    node = f"{delivery['partner']}'s node"
+    if delivery["state"] == "receipted":
+        return f"delivered to {node}" + ("" if short else
+                                         f", signed receipt {delivery['receipted_at']}")
+    if delivery["state"] == "refused":
+        return f"REFUSED by {node}" + ("" if short else f": {delivery['last_error']}")
+    waiting = f"waiting for {node}"
+    if delivery["attempts"]:
+        waiting += f" (attempt {delivery['attempts']}" + (
+            ")" if short else f": {delivery['last_error']})")
+    return waiting
+
+
 def _request_row(request: OriginatorRequest) -> dict[str, Any]:
     return {"kind": request.kind, "id": str(request.pk), "document": str(request.document_id),
             "target": request.target, "state": request.state, "reason": request.reason,
             "requested_by": request.requested_by.username,
+            "requested_by_name": request.requested_by_name,
             "requested_at": when(request.requested_at),
             "decided_by": request.decided_by.username if request.decided_by else None,
             "decided_at": when(request.decided_at), "decision_note": request.decision_note,
