@@ -5,7 +5,7 @@
 #   bench/run.sh            # full sizes (PostgreSQL on 127.0.0.1:5432, user postgres)
 #   bench/run.sh --quick    # small sizes, for a smoke test
 #
-# Each script creates and drops its own entente_bench_* database (or a temporary SQLite file);
+# Each script creates and drops its own entente_bench_* database(s) (or temporary SQLite files);
 # none touches a developer's data.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +49,8 @@ if ((QUICK)); then
     run search_pg bench/search.py --documents 50000 --repeat 30
     run statement_sqlite bench/statement.py --db sqlite --orders 5000 --repeat 5
     run statement_pg bench/statement.py --orders 10000 --repeat 5
+    run federation_sqlite bench/federation.py --count-small 5 --count-large 1 --large-mib 20
+    run federation_pg bench/federation.py --db postgresql --count-small 5 --count-large 1 --large-mib 20
 else
     run list_visible_pg bench/list_visible.py --records 1000000 --repeat 30 --explain-index
     run decisions_pg bench/decisions.py
@@ -58,6 +60,9 @@ else
     run search_pg bench/search.py --documents 1000000 --repeat 30 --explain
     run statement_pg bench/statement.py --orders 100000 --repeat 10 --explain
     run statement_sqlite bench/statement.py --db sqlite --orders 100000 --repeat 5
+    # Two nodes (GBR sends, JPN receives over mutual TLS), each with its own database.
+    run federation_sqlite bench/federation.py --count-small 20 --count-large 3
+    run federation_pg bench/federation.py --db postgresql --count-small 20 --count-large 3
     # Owned by another engineer; run with the size its docstring gives, if it is there.
     if [[ -f bench/encrypt_stream.py ]]; then
         run encrypt_stream bench/encrypt_stream.py --size-mib "${ENCRYPT_SIZE_MIB:-1024}"
