@@ -327,9 +327,10 @@ def _received_copy(received: ReceivedVersion, *, node: Any, holder: Organisation
         document.save(force_insert=True)
     elif document.label.originator_id != label.originator_id:
         raise ExchangeError(_("A document in the package has the id of another document here."))
-    existing = document.versions.filter(number=received.number).first()
+    existing = document.versions.select_related("label").filter(number=received.number).first()
     if existing is not None:
-        if version_digest(existing) != received.content_sha256:
+        # The version as held here, under its own label: never a register line under another.
+        if existing.label_id != label.pk or version_digest(existing) != received.content_sha256:
             raise ExchangeError(_("Version %(number)s of a document in the package differs from "
                                   "the one already held here.") % {"number": received.number})
         _hold(holder, document, existing.number, timezone.now(), through)

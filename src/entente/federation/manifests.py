@@ -222,10 +222,10 @@ def _apply_request(kind: str, data: dict[str, Any], *, node: Any) -> Applied:
 
 def _apply_decision(data: dict[str, Any], *, node: Any, stored: blobs.Collector) -> Applied:
     result_label = data.get("result_label")
-    result_version = data.get("result_version")
-    if (result_label is not None and not isinstance(result_label, str)) \
-            or (result_version is not None and type(result_version) is not int):
+    if result_label is not None and not isinstance(result_label, str):
         raise ManifestError(_("The decision's new label or version is malformed."))
+    result_version = (None if data.get("result_version") is None
+                      else _int(data, "result_version"))
     approved = data.get("approved")
     if not isinstance(approved, bool):
         raise ManifestError(_("The decision says neither approved nor refused."))

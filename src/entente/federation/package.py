@@ -90,6 +90,15 @@ def canonical(value: Any) -> bytes:
                       ).encode()
 
 
+def _json(raw: bytes, refusal: str) -> Any:
+    """JSON from another node, or a refusal: whatever the bytes (not UTF-8, not JSON, numbers of
+    thousands of digits, nesting too deep for the parser)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError among them
+        raise PackageError(refusal) from None
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -113,10 +122,7 @@ def sign_document(sign: Callable[[bytes], bytes], domain: str, fields: dict[str,
 def read_document(raw: bytes, domain: str) -> tuple[dict[str, Any], bytes]:
     """The fields and signature of a signed document, *not yet verified*: the caller picks the
     key to verify with from the fields (whose node is it?), then calls :func:`verify_document`."""
-    try:
-        outer = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise PackageError(f"Not a signed {domain} (not JSON).") from None
+    outer = _json(raw, f"Not a signed {domain} (not JSON).")
     if not isinstance(outer, dict) or set(outer) != {"signed", "signature"} \
             or not isinstance(outer["signed"], dict):
         raise PackageError(f"Not a signed {domain}.")
@@ -272,17 +278,14 @@ def read_header(path: Path) -> Header:
 
 
 def _parse_header(raw: bytes, signature: bytes) -> Header:
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise PackageError("The package's header is not JSON.") from None
+    data = _json(raw, "The package's header is not JSON.")
     expected = {"format", "id", "kind", "created_at", "sender", "recipient", "key", "parts"}
     if not isinstance(data, dict) or set(data) != expected:
         raise PackageError("The package's header does not have the fields of "
                            f"{FORMAT}.")
     if data["format"] != FORMAT:
         raise PackageError(f"Unknown package format {str(data['format'])[:40]!r}.")
-    if data["kind"] not in KINDS:
+    if not isinstance(data["kind"], str) or data["kind"] not in KINDS:
         raise PackageError(f"Unknown package kind {str(data['kind'])[:40]!r}.")
     try:
         package_id = uuid.UUID(str(data["id"]))
@@ -379,10 +382,7 @@ class Package:
             raw = stream.read(MAX_HEADER * 16 + 1)
         if len(raw) > MAX_HEADER * 16:
             raise PackageError("The package's manifest is too large.")
-        try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise PackageError("The package's manifest is not JSON.") from None
+        data = _json(raw, "The package's manifest is not JSON.")
         if not isinstance(data, dict):
             raise PackageError("The package's manifest is not an object.")
         return data

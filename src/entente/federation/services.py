@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import logging
 import os
 import random
 import re
@@ -36,7 +37,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -58,6 +59,8 @@ from entente.security.keystore import keyring
 from entente.security.labels import LabelError
 from entente.security.selectors import NotFound
 
+log = logging.getLogger(__name__)
+
 IDENTITY = "identity"
 RECEIPT = "receipt"
 LOG = "transfer-log"
@@ -68,12 +71,8 @@ class FederationError(ValueError):
 
 
 class PackageRefused(FederationError):
-    """A package this node will not accept. Nothing of it was stored; the sender is told why.
-    ``permanent``: sending it again cannot help (the sender stops retrying)."""
-
-    def __init__(self, message: str, *, permanent: bool = True) -> None:
-        super().__init__(message)
-        self.permanent = permanent
+    """A package this node will not accept. Nothing of it was stored; the sender is told why
+    (and stops retrying until one of its security officers sends it again)."""
 
 
 def require_authority(user: Any, what: str) -> None:
@@ -146,6 +145,7 @@ class Identity:
     fields: dict[str, Any]
     fingerprint: str
     sha256: str
+    certificate: str  # the TLS certificate, re-encoded: one PEM block and nothing else
 
 
 def read_identity(raw: bytes) -> Identity:
@@ -155,7 +155,8 @@ def read_identity(raw: bytes) -> Identity:
             raise ValueError("format")
         signing = Ed25519PublicKey.from_public_bytes(bytes.fromhex(str(fields["signing_key"])))
         X25519PublicKey.from_public_bytes(bytes.fromhex(str(fields["agreement_key"])))
-        x509.load_pem_x509_certificate(str(fields["tls_certificate"]).encode())
+        certificate = x509.load_pem_x509_certificate(
+            str(fields["tls_certificate"]).encode()).public_bytes(serialization.Encoding.PEM)
         if not re.fullmatch(r"[A-Z]{3}", str(fields["nation"])):
             raise ValueError("nation")
         if not isinstance(fields.get("organisations"), list):
@@ -163,7 +164,8 @@ def read_identity(raw: bytes) -> Identity:
     except (KeyError, ValueError, TypeError):
         raise FederationError(_("This is not an Entente identity file, or it is damaged.")) from None
     pkg.verify_document(fields, signature, IDENTITY, signing)
-    return Identity(fields, pkg.fingerprint(signing), hashlib.sha256(raw).hexdigest())
+    return Identity(fields, pkg.fingerprint(signing), hashlib.sha256(raw).hexdigest(),
+                    certificate.decode())
 
 
 def import_partner(*, actor: Any, raw: bytes, fingerprint: str,
@@ -203,6 +205,10 @@ def _import_partner(actor: Any, raw: bytes, fingerprint: str, replace_keys: bool
     with audit.atomic():
         existing = Partner.objects.select_for_update().filter(nation_id=nation).first()
         new_keys = existing is not None and existing.fingerprint != identity.fingerprint
+        same_certificate = Partner.objects.exclude(nation_id=nation).filter(
+            tls_certificate=identity.certificate)
+        if same_certificate.exists():
+            raise FederationError(_("Another partner node uses this TLS certificate."))
         if new_keys and not replace_keys:
             raise FederationError(_("%(nation)s's node is already known with other keys; "
                                     "replace them only deliberately (replace keys).")
@@ -213,7 +219,7 @@ def _import_partner(actor: Any, raw: bytes, fingerprint: str, replace_keys: bool
         partner.fingerprint = identity.fingerprint
         partner.signing_key = str(fields["signing_key"])
         partner.agreement_key = str(fields["agreement_key"])
-        partner.tls_certificate = str(fields["tls_certificate"])
+        partner.tls_certificate = identity.certificate
         partner.endpoint = endpoint.rstrip("/")
         partner.identity_sha256 = identity.sha256
         partner.imported_at, partner.imported_by, partner.active = timezone.now(), actor, True
@@ -401,8 +407,17 @@ def deliver_due(now: dt.datetime | None = None, limit: int = 100) -> list[Delive
     """Post every package that is due; each attempt and its outcome is on record."""
     from entente.federation import transport
 
+    delivered = []
     with audit.source("node"):
-        return [deliver(queued, transport.post_package) for queued in due(now)[:limit]]
+        for queued in due(now)[:limit]:
+            try:
+                delivered.append(deliver(queued, transport.post_package))
+            except Exception as exc:
+                # Whatever went wrong with one package, the others still go; this one waits
+                # its back-off like any failed attempt.
+                log.exception("delivering package %s failed", queued.pk)
+                delivered.append(_retry_later(queued, f"{type(exc).__name__}: {exc}"))
+    return delivered
 
 
 def deliver(queued: OutboundPackage, post: Any) -> Delivery:
@@ -418,7 +433,7 @@ def deliver(queued: OutboundPackage, post: Any) -> Delivery:
     if status == 200:
         try:
             accept_receipt(body, channel="https")
-        except FederationError as exc:
+        except (FederationError, pkg.PackageError) as exc:
             return _retry_later(queued, f"the partner's receipt was not accepted: {exc}")
         return Delivery(queued, "receipted")
     message = _detail_of(body)
@@ -463,10 +478,14 @@ def retry_now(*, actor: Any, queued: OutboundPackage) -> OutboundPackage:
         raise FederationError(_("%(nation)s's node is suspended or has no endpoint: carry the "
                                 "package on courier media instead.") % {"nation": partner.pk})
     with audit.atomic():
-        changed = OutboundPackage.objects.filter(pk=queued.pk, state=OutboundState.QUEUED
-                                                 ).update(next_attempt_at=timezone.now())
+        # A refused package too: what the partner refused may have been mended there since
+        # (its directory, a key, an equivalence), or it may hold the package after all.
+        changed = OutboundPackage.objects.filter(
+            pk=queued.pk, state__in=[OutboundState.QUEUED, OutboundState.REFUSED]).update(
+            state=OutboundState.QUEUED, next_attempt_at=timezone.now())
         if not changed:
-            raise FederationError(_("Only a package waiting to be delivered can be retried."))
+            raise FederationError(_("Only a package waiting to be delivered, or refused, can "
+                                    "be sent again."))
         audit.record("package.retry", actor=actor, obj=queued, allowed=True)
     queued.refresh_from_db()
     return queued
@@ -496,7 +515,12 @@ def exported_file(*, actor: Any, queued: OutboundPackage) -> Iterator[Path]:
 def accept_receipt(raw: bytes, *, channel: str, actor: Any = None) -> OutboundPackage:
     """Store a partner's signed receipt against the package it receipts. The transmission it
     carried counts as acknowledged from the moment the partner's node received it."""
-    fields, signature = pkg.read_document(raw, RECEIPT)
+    try:
+        fields, signature = pkg.read_document(raw, RECEIPT)
+    except pkg.PackageError as exc:
+        audit.record("receipt.accept", actor=actor, object_type="federation.outboundpackage",
+                     allowed=False, reason=str(exc))
+        raise FederationError(str(exc)) from None
     try:
         package_id = uuid.UUID(str(fields.get("package")))
     except ValueError:
@@ -530,6 +554,8 @@ def accept_receipt(raw: bytes, *, channel: str, actor: Any = None) -> OutboundPa
         except ValueError:
             received_at = None
         if received_at is None or received_at.tzinfo is None:
+            audit.record("receipt.accept", actor=actor, obj=queued, allowed=False,
+                         reason="malformed time of receipt")
             raise FederationError(_("The receipt's time of receipt is malformed."))
         queued.state, queued.receipt, queued.receipt_sha256 = OutboundState.RECEIPTED, raw, digest
         queued.receipted_at, queued.next_attempt_at = received_at, None
@@ -607,6 +633,18 @@ def receive(path: Path, *, channel: str, peer_certificate: bytes | None = None,
     node = node_account(partner)
     try:
         with blobs.cleanup_on_error() as stored, audit.atomic():
+            # The same package may be arriving twice at once (a sender retrying while a slow
+            # first delivery is still being stored): the second waits here, then answers as a
+            # duplicate instead of being refused.
+            _lock_package(header.id)
+            earlier = InboundPackage.objects.filter(pk=header.id).first()
+            if earlier is not None and earlier.header_sha256 == header.sha256:
+                audit.record("package.receive", actor=actor, obj=earlier, allowed=True,
+                             detail={"duplicate": True, "channel": channel})
+                return Received(bytes(earlier.receipt), True, earlier)
+            if earlier is not None:
+                raise exchange.ExchangeError(_("Replay: a package with this id was already "
+                                               "received with other content."))
             applied = manifests.apply(header.kind, package, manifest, node=node, stored=stored)
             now = timezone.now()
             receipt = pkg.sign_document(keyring().sign, RECEIPT, {
@@ -631,6 +669,14 @@ def receive(path: Path, *, channel: str, peer_certificate: bytes | None = None,
         # this node holds no key for: refusals like any other, never a failure of the node.
         raise _refused(str(exc), header=header, channel=channel, actor=actor) from None
     return Received(receipt, False, inbound)
+
+
+def _lock_package(package_id: uuid.UUID) -> None:
+    # SQLite's transactions already take the write lock at BEGIN (settings).
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)",
+                           [int.from_bytes(package_id.bytes[:8], "big", signed=True)])
 
 
 def _refused(message: str, *, header: pkg.Header | None = None, channel: str,
@@ -720,10 +766,10 @@ class Discrepancy:
     there: str
 
 
-# finding codes: in-transit (queued here, not there yet: will be delivered), receipt-lost (there,
-# but no receipt here: delivering again brings it), missing-there (receipted here, unknown
-# there), content-differs, unknown-here (they hold a receipt from us we never issued),
-# waiting-there (queued there for us).
+# finding codes: in-transit (queued here, not there yet: will be delivered), receipt-lost (held
+# there, but waiting or refused here: sending it again brings the receipt), missing-there
+# (receipted here, unknown there), content-differs, unknown-here (they hold a receipt from us we
+# never issued), waiting-there (queued there for us).
 SERIOUS = frozenset({"missing-there", "content-differs", "unknown-here"})
 
 
@@ -747,8 +793,8 @@ def reconcile(*, actor: Any, partner: Partner, remote: bytes) -> list[Discrepanc
                 "in-transit" if out.state == OutboundState.QUEUED else None)
         elif there.get("header_sha256") != out.header_sha256:
             finding = "content-differs"
-        elif out.state == OutboundState.QUEUED:
-            finding = "receipt-lost"
+        elif out.state != OutboundState.RECEIPTED:
+            finding = "receipt-lost"  # waiting or refused here, yet held there
         if finding:
             found.append(Discrepancy(str(out.id), out.kind, finding, out.state,
                                      "received" if there else "no record"))

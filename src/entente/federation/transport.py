@@ -154,9 +154,12 @@ class NodeServer(ThreadingMixIn, WSGIServer):
         sock, address = self.socket.accept()
         try:
             context = server_context()
-        except Exception:
+        except Exception as exc:
+            # (A database that is locked or restarting, say.) This connection is dropped; the
+            # server goes on: socketserver only survives an OSError here.
             sock.close()
-            raise
+            log.exception("cannot accept a connection from %s now", address)
+            raise OSError(str(exc)) from exc
         return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), \
             address
 
@@ -227,6 +230,8 @@ def _receive(environ: dict[str, Any], peer: bytes) -> tuple[int, bytes, list[tup
     try:
         length = int(environ.get("CONTENT_LENGTH") or "")
     except ValueError:
+        length = -1
+    if length < 1:
         return 411, _detail("Send the package with its Content-Length."), []
     if length > settings.FEDERATION_MAX_PACKAGE_BYTES:
         return 413, _detail("The package is larger than this node accepts."), []

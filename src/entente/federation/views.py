@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from entente.federation import selectors, services
+from entente.federation.api import node_out
 from entente.federation.forms import (
     MAX_IDENTITY_BYTES,
     MAX_LOG_BYTES,
@@ -127,12 +128,6 @@ def _paged(request: HttpRequest, rows: QuerySet[Any]) -> dict[str, Any]:
             "next": page + 1 if page < pages else None}
 
 
-def _node() -> dict[str, str]:
-    address = services.own_address()
-    return {"nation": address.nation, "name": settings.NODE_NAME, "fingerprint": address.key,
-            "grouped": grouped(address.key), "endpoint": settings.FEDERATION_ENDPOINT}
-
-
 def _partner(request: HttpRequest, nation: str) -> Partner:
     with not_found_is_404():
         return selectors.partner_for(request.user, nation)
@@ -168,7 +163,7 @@ def _home(request: HttpRequest, form: PartnerImportForm | None = None) -> HttpRe
     with not_found_is_404():
         partners = list(selectors.partners_for(request.user))
     return _show(request, "home.html", {
-        "node": _node(), "partners": [(p, grouped(p.fingerprint)) for p in partners],
+        "node": node_out(), "partners": [(p, grouped(p.fingerprint)) for p in partners],
         "form": form or PartnerImportForm(),
     }, form)
 

@@ -326,6 +326,8 @@ HEADER_CHANGES = [
     (lambda h: h["recipient"].update(extra=1), "recipient is malformed"),
     (lambda h: h.update(sender="JPN"), "sender is malformed"),
     (lambda h: h.update(key="not base64!"), "not valid base64"),
+    (lambda h: h.update(kind=["transmission"]), "Unknown package kind"),
+    (lambda h: h.update(kind={"a": 1}), "Unknown package kind"),
 ]
 
 
@@ -337,7 +339,8 @@ def test_read_header_refuses_headers_that_do_not_fit_the_format(good, change, re
         pkg.read_header(_with_header(good, header))
 
 
-@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'"text"', b"\xff\xfe{}", b"{}"])
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'"text"', b"\xff\xfe{}", b"{}",
+                                 b"[" * 100_000, b'{"a": ' + b"9" * 5000 + b"}"])
 def test_read_header_refuses_a_header_that_is_not_a_json_object(good, raw):
     with pytest.raises(pkg.PackageError, match="header"):
         pkg.read_header(_with_header(good, None, raw=raw))
@@ -455,6 +458,8 @@ def test_a_signed_document_with_its_signature_altered_does_not_verify(nodes):
     (b'{"signed": [], "signature": ""}', "Not a signed"),
     (b'{"signed": {}, "signature": "", "extra": 1}', "Not a signed"),
     (b'{"signed": {}, "signature": "***"}', "not valid base64"),
+    (b"[" * 100_000, "not JSON"),  # nesting deeper than the parser goes
+    (b'{"signed": {"n": ' + b"9" * 5000 + b'}, "signature": ""}', "not JSON"),
 ])
 def test_read_document_refuses_what_is_not_a_signed_document(raw, reason):
     with pytest.raises(pkg.PackageError, match=reason):

@@ -292,6 +292,18 @@ def test_an_altered_copy_of_a_package_already_received_stores_nothing(sender, tm
     assert changed_tables(before, after) == {} and after.blobs == before.blobs
 
 
+def test_a_version_already_held_is_never_entered_again_under_another_label(sender, recipient):
+    """Sending back a version this node holds puts it in a register only under the label it is
+    held under: never a custody record under a label the partner chose."""
+    doc = sender.doc(label="JPN/GOKUHI|rel=GBR,JPN|cav=|com=")
+    path, _ = sender.transmission(doc)
+    services.receive(path, channel="https")
+    relabelled = Doc(id=doc.id, body=doc.body, label="JPN/HI|rel=GBR,JPN|cav=|com=",
+                     owner=doc.owner, title_en=doc.title_en, title_ja=doc.title_ja)
+    again, _ = sender.transmission(relabelled)
+    assert_refused(again, "differs")
+
+
 def test_the_same_package_id_with_other_content_is_refused_as_a_replay(sender):
     package_id = uuid.uuid4()
     first, _ = sender.transmission(sender.doc(body="original"), package_id=package_id)
@@ -955,6 +967,10 @@ def test_decisions_that_do_not_fit_are_refused(sender, asked_of_partner):
     assert_refused(_decision(sender, request, approved=True,
                              result_label="JPN/GOKUHI|rel=GBR,JPN", result_version=2),
                    "not the one this request asked for")
+    for version in (0, -1, 2**63):
+        assert_refused(_decision(sender, request, approved=True,
+                                 result_label="JPN/GOKUHI|rel=AUS,GBR,JPN",
+                                 result_version=version), "not a positive whole number")
     stranger = ReleaseRequest(pk=uuid.uuid4())
     assert_refused(_decision(sender, stranger, approved=False), "no request of this node")
     request.refresh_from_db()

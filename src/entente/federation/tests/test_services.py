@@ -25,7 +25,7 @@ from entente.federation.models import OutboundPackage, OutboundState, Partner
 from entente.federation.services import FederationError
 from entente.federation.tests.conftest import DIRECTORY, foreign_node
 from entente.federation.transport import TransportError
-from entente.security import kernel
+from entente.security import kernel, reference
 from entente.security.keystore import keyring
 from entente.security.labels import LabelSpec
 from entente.security.models import AuditEvent
@@ -142,6 +142,33 @@ def test_a_bad_identity_file_is_refused_and_nothing_stored(officer, tmp_path, pr
         if problem == "code-clash" else True
 
 
+def test_the_partners_certificate_is_kept_as_one_clean_pem_block(officer, tmp_path):
+    """Whatever else the file's certificate text carries, what is stored (and every TLS context
+    of this node loads, for all partners at once) is the certificate alone."""
+    import ssl
+
+    node = foreign_node(tmp_path / "keys", "JPN")
+    fields = node.identity_fields()
+    clean = fields["tls_certificate"]
+    fields["tls_certificate"] = (clean + "-----BEGIN CERTIFICATE-----\nAAAA\n"
+                                 "-----END CERTIFICATE-----\n")
+    raw = pkg.sign_document(node.sign, services.IDENTITY, fields)
+    partner = services.import_partner(actor=officer, raw=raw, fingerprint=node.fingerprint)
+    assert partner.tls_certificate.strip() == clean.strip()
+    ssl.create_default_context(cadata=partner.tls_certificate)  # loads: one good block
+    australia = tmp_path / "aus.json"
+    australia.write_text(json.dumps({"nations": [{
+        "code": "AUS", "name_en": "Australia",
+        "markings": [{"code": "SECRET", "name_en": "SECRET", "level": 3}]}]}))
+    reference.load([australia])
+    twin = foreign_node(tmp_path / "twin", "AUS")
+    twin_fields = {**twin.identity_fields(organisations=[
+        {"code": "aus-nsa", "kind": "nsa", "name_en": "AUS NSA"}]), "tls_certificate": clean}
+    with pytest.raises(FederationError, match="TLS certificate"):  # another partner's
+        services.import_partner(actor=officer, raw=pkg.sign_document(
+            twin.sign, services.IDENTITY, twin_fields), fingerprint=twin.fingerprint)
+
+
 def test_new_keys_for_a_known_partner_are_taken_only_deliberately(officer, partner,
                                                                   partner_node, tmp_path):
     renewed = foreign_node(tmp_path / "renewed", "JPN")
@@ -200,6 +227,7 @@ def test_nothing_is_sent_to_a_suspended_partner(ben, officer, partner, node_sett
 
 
 def test_delivery_outcomes(ben, partner, partner_node, officer, node_settings):
+    Partner.objects.filter(pk=partner.pk).update(endpoint="https://127.0.0.1:9")
     queued = _sent(ben, partner)
 
     def unreachable(partner, path):
@@ -221,6 +249,11 @@ def test_delivery_outcomes(ben, partner, partner_node, officer, node_settings):
     queued.refresh_from_db()
     assert queued.state == OutboundState.QUEUED and queued.attempts == 2
 
+    # Nor is a page that is not a receipt at all (a proxy's error page, say).
+    assert services.deliver(queued, answers(200, b"<html>Bad gateway</html>")).outcome == "retry"
+    queued.refresh_from_db()
+    assert queued.attempts == 3 and "not accepted" in queued.last_error
+
     good = _receipt(partner_node, queued)
     assert services.deliver(queued, answers(200, good)).outcome == "receipted"
     queued.refresh_from_db()
@@ -234,8 +267,12 @@ def test_delivery_outcomes(ben, partner, partner_node, officer, node_settings):
     assert refused.state == OutboundState.REFUSED and refused.last_error == "Unknown sender."
     assert Notification.objects.filter(organisation=authority("GBR"),
                                        kind="package.refused").exists()
+    # Mended on the partner's side (its officer imported this node, say): sent again.
+    services.retry_now(actor=officer, queued=refused)
+    refused.refresh_from_db()
+    assert refused.state == OutboundState.QUEUED and services.due().filter(pk=refused.pk)
     with pytest.raises(FederationError):
-        services.retry_now(actor=officer, queued=refused)
+        services.retry_now(actor=officer, queued=queued)  # receipted: nothing to send
 
 
 @given(attempts=st.integers(1, 200))

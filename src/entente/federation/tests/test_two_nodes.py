@@ -276,6 +276,27 @@ def test_a_lost_receipt_is_asked_again_and_the_package_stored_once(nodes, tmp_pa
     assert bytes(stored[0]) == receipt.read_bytes()
 
 
+def test_the_same_package_arriving_twice_at_once_is_stored_once(nodes, tmp_path):
+    """A sender that timed out retries while its first, slow delivery is still being stored:
+    both deliveries get the one receipt, and one copy is kept."""
+    uk, jp = nodes
+    document = _document(uk, tmp_path, attachment=os.urandom(16 * 1024 * 1024))
+    sent = _send(uk, document)
+    exported = tmp_path / "twice.pkg"
+    uk.run("federation", "export-package", _package_of(uk, sent["id"])["id"], "--out",
+           str(exported), "--as", "alice")
+    data, before = exported.read_bytes(), _stored(jp)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: _post(uk, jp, data), range(2)))
+    assert [status for status, _ in answers] == [200, 200]
+    assert answers[0][1] == answers[1][1]
+    after = _stored(jp)
+    assert after["exchange_document"] == before["exchange_document"] + 1
+    assert after["federation_inboundpackage"] == before["federation_inboundpackage"] + 1
+    uk.run("node", "deliver")
+    assert _package_of(uk, sent["id"])["state"] == "receipted"
+
+
 def test_an_interrupted_upload_leaves_nothing_on_the_receiver(nodes, tmp_path):
     uk, jp = nodes
     document = _document(uk, tmp_path, attachment=os.urandom(200_000))
@@ -366,6 +387,9 @@ def test_tampered_replayed_unknown_and_misaddressed_packages_are_refused(nodes, 
     # Addressed (and sealed) to another node.
     status, body = _post(uk, jp, _forge(uk, jp, tmp_path, recipient=stranger))
     assert status == 422 and b"addressed to another node" in body
+
+    # A length the node cannot hold itself to is refused before anything is read.
+    assert _post(uk, jp, b"x", declared=-1)[0] == 411
 
     # A stranger cannot even connect: its TLS certificate is not a partner's.
     with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
@@ -538,7 +562,7 @@ def _post(sender: LocalNode, receiver: LocalNode, body: bytes, *, declared: int 
         conn.putrequest("POST", "/federation/v1/packages")
         conn.putheader("Content-Length", str(declared if declared is not None else len(body)))
         conn.endheaders()
-        conn.send(body)
+        conn.send(body if declared is None or declared >= 0 else b"")
         if declared is not None and declared > len(body):
             return 0, b""  # the sender goes away half-way through (closed below)
         response = conn.getresponse()

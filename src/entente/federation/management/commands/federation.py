@@ -112,16 +112,18 @@ class Command(DomainCommand):
 
     def do_export_package(self, package: str, out: Path, **_: Any) -> None:
         queued = selectors.sent_package_for(self.user, package)
-        with services.exported_file(actor=self.user, queued=queued) as path, \
-                path.open("rb") as source, _new_file(out) as target:
+        # The file first: an export is on record only once there is somewhere to write it.
+        with _new_file(out) as target, \
+                services.exported_file(actor=self.user, queued=queued) as path, \
+                path.open("rb") as source:
             shutil.copyfileobj(source, target, 1 << 20)
         self.emit({"package": str(queued.id), "file": str(out), "size": queued.size},
                   text=f"Wrote {out} ({queued.size:,} bytes), for {queued.partner_id}'s node.")
 
     def do_import_package(self, file: Path, receipt_out: Path, **_: Any) -> None:
-        with _opened(file) as source:
+        # Where the receipt goes first: a package must not be stored with nowhere to put it.
+        with _new_file(receipt_out) as target, _opened(file) as source:
             received = services.import_package(actor=self.user, source=source)
-        with _new_file(receipt_out) as target:
             target.write(received.receipt)
         row = api.received_out(received.package)
         self.emit({**row, "duplicate": received.duplicate, "receipt": str(receipt_out)},
@@ -181,7 +183,8 @@ class _opened:
 
 
 class _new_file(_opened):
-    """A file that must not exist yet (never overwrite what an officer already holds)."""
+    """A file that must not exist yet (never overwrite what an officer already holds); removed
+    again if what was to be written into it failed."""
 
     def __enter__(self) -> Any:
         try:
@@ -190,3 +193,8 @@ class _new_file(_opened):
             raise services.FederationError(f"Cannot create {self.path}: {exc.strerror}.") \
                 from None
         return self.file
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        if exc[0] is not None:
+            self.path.unlink(missing_ok=True)
