@@ -198,6 +198,22 @@ def test_the_whole_exchange_from_the_command_line_is_audited_as_the_actor(people
     assert cli.filter(actor="kenji", action="loss.report", object_id=reported["id"]).exists()
 
 
+def test_a_request_is_withdrawn_from_the_command_line_only_by_its_requester(people):
+    shared = document(people["ben"], "GBR/SECRET|rel=GBR", title="Seeker trials")
+    asked = run_json("request-release", str(shared.pk), "--to", "JPN", "--reason", "joint work",
+                     "--as", "ben")
+    assert failing("withdraw", "release", asked["id"], "--as", "alice") == ("Not found.", 1)
+    withdrawn = run_json("withdraw", "release", asked["id"], "--as", "ben")
+    assert withdrawn["state"] == "withdrawn"
+    assert ReleaseRequest.objects.get().state == "withdrawn"
+    assert failing("withdraw", "release", asked["id"], "--as", "ben") == (
+        "Only a submitted request can be withdrawn.", 2)
+    assert failing("decide", "release", asked["id"], "--approve", "--as", "alice")[1] == 2
+    events = AuditEvent.objects.filter(action="request.withdraw", source="cli")
+    assert [(e.actor, e.allowed) for e in events.order_by("seq")] == [("alice", False),
+                                                                       ("ben", True)]
+
+
 def test_create_refuses_a_bad_label_and_a_label_above_the_creator(people, tmp_path):
     body = tmp_path / "body.txt"
     body.write_text("x", encoding="utf-8")

@@ -94,6 +94,9 @@ class Command(DomainCommand):
         choice.add_argument("--approve", action="store_true")
         choice.add_argument("--refuse", action="store_true")
         p.add_argument("--note", default="")
+        p = verb("withdraw", "withdraw a request you made that is still waiting")
+        p.add_argument("kind", choices=sorted(selectors.REQUEST_KINDS))
+        p.add_argument("request")
         p = verb("report-loss", "report a suspected loss or compromise")
         p.add_argument("documents", nargs="+")
         p.add_argument("--description", required=True)
@@ -297,6 +300,10 @@ class Command(DomainCommand):
         found = selectors.request_for(self.user, kind, request)
         self._request(services.decide_request(actor=self.user, request=found,
                                               approve=approve, note=note))
+
+    def do_withdraw(self, kind: str, request: str, **_: Any) -> None:
+        found = selectors.request_for(self.user, kind, request)
+        self._request(services.withdraw_request(actor=self.user, request=found))
 
     def _request(self, request: OriginatorRequest) -> None:
         row = _request_row(request)
