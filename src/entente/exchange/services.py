@@ -628,6 +628,35 @@ def withdraw_request(*, actor: Any, request: OriginatorRequest) -> OriginatorReq
         request.decided_at = timezone.now()
         request.save(update_fields=["state", "decided_at"])
         audit.record("request.withdraw", actor=actor, obj=request, allowed=True)
+        if request.held_sha256:
+            # Asked of the originator's own node (``_ask_originator``): tell it too, so its
+            # security authority does not go on to decide what nobody asks for any more.
+            _federation().queue_withdrawal(request)
+    return request
+
+
+def receive_withdrawal(*, node: Any, request_id: uuid.UUID, kind: str,
+                       withdrawn_at: dt.datetime) -> OriginatorRequest:
+    """The partner's node says a request it sent here was withdrawn by its requester. Still
+    waiting here: it is closed, and this nation's security authority told. Already decided: the
+    decision stands (it is on its way back, where it changes nothing) and the late withdrawal
+    is put on record."""
+    request: OriginatorRequest | None = None
+    for model in (ReleaseRequest, DowngradeRequest):
+        request = model.objects.select_for_update().filter(pk=request_id).first() or request
+    if request is None or request.requested_by_id != node.pk or request.kind != kind:
+        raise ExchangeError(_("No request from %(nation)s's node with that id is here.")
+                            % {"nation": node.nationality_id})
+    detail = {"document": str(request.document_id), "from_node": node.nationality_id,
+              "by": request.requested_by_name}
+    if request.state == RequestState.SUBMITTED:
+        request.state, request.decided_at = RequestState.WITHDRAWN, withdrawn_at
+        request.save(update_fields=["state", "decided_at"])
+        audit.record("request.withdraw", actor=node, obj=request, allowed=True, detail=detail)
+        notify(security_authorities(settings.NODE_NATION), "request.withdrawn", request)
+    elif request.state != RequestState.WITHDRAWN:
+        audit.record("request.withdrawal-after-decision", actor=node, obj=request,
+                     allowed=True, detail={**detail, "state": request.state})
     return request
 
 

@@ -516,6 +516,8 @@ NOTIFICATION_TEXT = {
     "downgrade.request": gettext_lazy("A downgrade request awaits your authority's decision."),
     "release.decided": gettext_lazy("A release request was decided."),
     "downgrade.decided": gettext_lazy("A downgrade request was decided."),
+    "request.withdrawn": gettext_lazy("A request awaiting your authority's decision was "
+                                      "withdrawn by its requester."),
     "loss.report": gettext_lazy("A loss or compromise was reported."),
     "visit.submitted": gettext_lazy("A request for visit awaits your authority's clearance assurance."),
     "visit.assured": gettext_lazy("A request for visit awaits your authority's decision."),

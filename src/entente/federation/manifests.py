@@ -129,6 +129,12 @@ def for_decision(request: OriginatorRequest) -> Built:
         "version_note": version.note if version else ""}})
 
 
+def for_withdrawal(request: OriginatorRequest) -> Built:
+    return Built({"withdrawal": {
+        "request": str(request.pk), "kind": request.kind,
+        "withdrawn_at": (request.decided_at or timezone.now()).isoformat()}})
+
+
 # --------------------------------------------------------------------------- applying
 
 
@@ -140,6 +146,8 @@ def apply(kind: str, package: Package, manifest: dict[str, Any], *, node: Any,
                                    _list(manifest, "documents"), node=node, stored=stored)
     if kind in (PackageKind.RELEASE_REQUEST, PackageKind.DOWNGRADE_REQUEST):
         return _apply_request(kind, _dict(manifest, "request"), node=node)
+    if kind == PackageKind.WITHDRAWAL:
+        return _apply_withdrawal(_dict(manifest, "withdrawal"), node=node)
     return _apply_decision(_dict(manifest, "decision"), node=node, stored=stored)
 
 
@@ -236,6 +244,13 @@ def _apply_decision(data: dict[str, Any], *, node: Any, stored: blobs.Collector)
         version_note=_str(data, "version_note", 300), stored=stored)
     return Applied(subject_id=str(request.pk), by=_named(_as_dict(data.get("decided_by"),
                                                                   "decided_by")))
+
+
+def _apply_withdrawal(data: dict[str, Any], *, node: Any) -> Applied:
+    request = exchange.receive_withdrawal(
+        node=node, request_id=_uuid(data, "request"), kind=_str(data, "kind", 20),
+        withdrawn_at=_when(data, "withdrawn_at"))
+    return Applied(subject_id=str(request.pk), by=request.requested_by_name)
 
 
 # --------------------------------------------------------------------------- checked reads

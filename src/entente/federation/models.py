@@ -48,6 +48,7 @@ class PackageKind(models.TextChoices):
     RELEASE_REQUEST = "release-request", _("Release request")
     DOWNGRADE_REQUEST = "downgrade-request", _("Downgrade request")
     DECISION = "decision", _("Decision on a request")
+    WITHDRAWAL = "withdrawal", _("Withdrawal of a request")
 
 
 class OutboundState(models.TextChoices):

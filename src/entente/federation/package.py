@@ -60,7 +60,8 @@ _TRAILER: Final = struct.Struct(">I8s")  # header length, magic
 SIGNATURE_SIZE: Final = 64
 MAX_HEADER: Final = 1 << 20
 MAX_PARTS: Final = 10_000
-KINDS: Final = frozenset({"transmission", "release-request", "downgrade-request", "decision"})
+KINDS: Final = frozenset({"transmission", "release-request", "downgrade-request", "decision",
+                          "withdrawal"})
 
 _PACKAGE_DOMAIN: Final = b"entente/package/v1\0"
 _KEY_INFO: Final = b"entente/package-key/v1\0"

@@ -314,6 +314,18 @@ def queue_decision(request: OriginatorRequest) -> OutboundPackage:
                   subject_id=str(request.pk))
 
 
+def queue_withdrawal(request: OriginatorRequest) -> OutboundPackage | None:
+    """Tell the originator's node that a request made here was withdrawn, so its security
+    authority is not left deciding it. None when that node is suspended here: nothing can be
+    sent to it, and the withdrawal stands here all the same (a decision that still comes back
+    changes nothing: ``exchange.receive_decision``)."""
+    partner = partner_for(request.document.label.originator_id)
+    if partner is None:
+        return None
+    return _queue(partner, PackageKind.WITHDRAWAL, manifests.for_withdrawal(request),
+                  subject_id=str(request.pk))
+
+
 def _partner_or_fail(nation: str) -> Partner:
     partner = partner_for(nation)
     if partner is None:

@@ -208,6 +208,12 @@ def decision_manifest(*, request_id: uuid.UUID, kind: str, approved: bool,
         "version_note": version_note}}
 
 
+def withdrawal_manifest(*, request_id: uuid.UUID, kind: str) -> dict[str, Any]:
+    """A request's withdrawal, exactly as ``manifests.for_withdrawal`` builds it."""
+    return {"withdrawal": {"request": str(request_id), "kind": kind,
+                           "withdrawn_at": timezone.now().isoformat()}}
+
+
 # --------------------------------------------------------------------------- writing packages
 
 

@@ -987,3 +987,112 @@ def test_an_approval_cannot_relabel_the_document_as_originated_by_this_nation(
     finally:
         document.refresh_from_db()
         assert document.label.originator_id == "JPN"
+
+
+# --------------------------------------------------------------------------- withdrawals
+
+
+def _withdrawal(sender, request_id, kind="release"):
+    from entente.federation.tests.conftest import withdrawal_manifest
+
+    path, written = sender.write(withdrawal_manifest(request_id=request_id, kind=kind), [],
+                                 kind="withdrawal")
+    return path, written
+
+
+def test_a_withdrawal_from_the_partner_closes_the_request_it_sent(sender, sent_to_partner,
+                                                                    officer):
+    document, digest = sent_to_partner
+    request_id, path, _ = _request(sender, document, digest)
+    services.receive(path, channel="https")
+    seq = last_seq()
+    path, written = _withdrawal(sender, request_id)
+    received = services.receive(path, channel="https")
+    request = ReleaseRequest.objects.get(pk=request_id)
+    assert request.state == RequestState.WITHDRAWN
+    withdrawn = [e for e in events_since(seq) if e.action == "request.withdraw"]
+    assert [(e.actor, e.object_id, e.allowed) for e in withdrawn] == [
+        ("node:JPN", str(request_id), True)]
+    assert Notification.objects.filter(organisation__code="gbr-nsa", kind="request.withdrawn",
+                                       object_id=str(request_id)).exists()
+    receipt = _receipt(received.receipt)
+    assert receipt["subject"] == str(request_id) and receipt["kind"] == "withdrawal"
+    assert InboundPackage.objects.get(pk=written.id).subject_id == str(request_id)
+    # The authority can no longer decide it, and the document keeps its label.
+    with pytest.raises(exchange.ExchangeError, match="withdrawn"):
+        exchange.decide_request(actor=officer, request=request, approve=True)
+    document.refresh_from_db()
+    assert document.label.canonical == LABEL["GBR"] and document.versions.count() == 1
+
+
+def test_a_withdrawal_after_the_decision_leaves_the_decision_and_is_on_record(
+        sender, sent_to_partner, officer):
+    document, digest = sent_to_partner
+    request_id, path, _ = _request(sender, document, digest)
+    services.receive(path, channel="https")
+    exchange.decide_request(actor=officer, request=ReleaseRequest.objects.get(pk=request_id),
+                            approve=False, note="Not to a third nation")
+    seq = last_seq()
+    path, _ = _withdrawal(sender, request_id)
+    services.receive(path, channel="https")
+    request = ReleaseRequest.objects.get(pk=request_id)
+    assert request.state == RequestState.REFUSED
+    assert request.decision_note == "Not to a third nation"
+    late = [e for e in events_since(seq) if e.action == "request.withdrawal-after-decision"]
+    assert len(late) == 1 and json.loads(late[0].detail)["state"] == "refused"
+    assert not Notification.objects.filter(kind="request.withdrawn").exists()
+
+
+def test_withdrawals_that_do_not_fit_are_refused(sender, sent_to_partner):
+    document, digest = sent_to_partner
+    request_id, path, _ = _request(sender, document, digest)
+    services.receive(path, channel="https")
+    assert_refused(_withdrawal(sender, uuid.uuid4())[0], "no request from jpn's node")
+    assert_refused(_withdrawal(sender, request_id, kind="downgrade")[0], "no request from")
+    # A request made here by one of this node's own people is not the partner's to withdraw.
+    author = make_user("gbr-asker", "GBR", org=document.owner, clearance="SECRET")
+    own = exchange.request_release(actor=author, document=document, to_nation="AUS",
+                                   reason="Ours")
+    assert_refused(_withdrawal(sender, own.pk)[0], "no request from")
+    manifest = {"withdrawal": {"request": str(request_id), "kind": "release",
+                               "withdrawn_at": "yesterday"}}
+    assert_refused(sender.write(manifest, [], kind="withdrawal")[0], "not a time")
+    for pk in (request_id, own.pk):
+        assert ReleaseRequest.objects.get(pk=pk).state == RequestState.SUBMITTED
+
+
+def _as_the_partner_reads(queued, partner_node):
+    package = pkg.Package(services.outbox_path(queued))
+    package.verify(keyring().signing_public_key())
+    package.check_parts()
+    package.open(partner_node.ring.open_sealed_for_node)
+    return package.header.kind, package.manifest()
+
+
+def test_withdrawing_a_request_asked_of_the_partner_tells_its_node(asked_of_partner,
+                                                                   partner_node):
+    from entente.federation.models import OutboundPackage
+
+    _document, request = asked_of_partner
+    exchange.withdraw_request(actor=request.requested_by, request=request)
+    request.refresh_from_db()
+    assert request.state == RequestState.WITHDRAWN
+    queued = OutboundPackage.objects.get(kind="withdrawal")
+    assert queued.subject_id == str(request.pk) and queued.partner_id == "JPN"
+    kind, manifest = _as_the_partner_reads(queued, partner_node)
+    assert kind == "withdrawal"
+    assert manifest["withdrawal"]["request"] == str(request.pk)
+    assert manifest["withdrawal"]["kind"] == "release"
+    assert set(manifest["withdrawal"]) == {"request", "kind", "withdrawn_at"}
+
+
+def test_a_withdrawal_stands_here_when_the_partner_is_suspended(asked_of_partner, partner,
+                                                                officer):
+    from entente.federation.models import OutboundPackage
+
+    _document, request = asked_of_partner
+    services.set_partner_active(actor=officer, partner=partner, active=False)
+    exchange.withdraw_request(actor=request.requested_by, request=request)
+    request.refresh_from_db()
+    assert request.state == RequestState.WITHDRAWN
+    assert not OutboundPackage.objects.filter(kind="withdrawal").exists()

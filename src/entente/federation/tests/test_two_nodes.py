@@ -463,6 +463,21 @@ def test_requests_travel_to_the_originator_and_decisions_come_back(nodes, tmp_pa
     assert decided["state"] == "refused"
     assert jp.json("exchange", "show", document["id"], "--as", "kenji")["version"] == 2
 
+    # Withdrawn on the Japan node after it reached the UK: the UK's authority is told, and it
+    # no longer waits there for a decision.
+    asked = jp.json("exchange", "request-downgrade", document["id"], "--to",
+                    "OFFICIAL-SENSITIVE", "--reason", "Asked again", "--as", "kenji")
+    jp.run("node", "deliver")
+    assert jp.json("exchange", "withdraw", "downgrade", asked["id"], "--as",
+                   "kenji")["state"] == "withdrawn"
+    assert "receipted" in jp.run("node", "deliver").stdout
+    on_uk = next(r for r in uk.json("exchange", "requests", "--as", "alice")
+                 if r["id"] == asked["id"])
+    assert on_uk["state"] == "withdrawn"
+    late = uk.run("exchange", "decide", "downgrade", asked["id"], "--approve", "--as", "alice",
+                  check=False)
+    assert late.returncode == 2 and "withdrawn" in late.stderr
+
 
 # --------------------------------------------------------------------------- offline and logs
 
