@@ -394,6 +394,16 @@ def receive_request(*, node: Any, kind: str, request_id: uuid.UUID, document_id:
     return request
 
 
+def _locked_request(request_id: uuid.UUID) -> OriginatorRequest | None:
+    """The release or downgrade request with this id, locked for update; None if there is none
+    (a package from the partner names its request by id alone)."""
+    for model in (ReleaseRequest, DowngradeRequest):
+        found = model.objects.select_for_update().filter(pk=request_id).first()
+        if found is not None:
+            return found
+    return None
+
+
 def receive_decision(*, node: Any, request_id: uuid.UUID, approved: bool, note: str,
                      decided_at: dt.datetime, result_label: str | None,
                      result_version: int | None, version_note: str,
@@ -401,9 +411,7 @@ def receive_decision(*, node: Any, request_id: uuid.UUID, approved: bool, note: 
     """The originator's node decided a request made here. Approval writes the new version here
     too: the content this node holds (the request named it by its hash), under the new label
     and with the number the originator gave it."""
-    request: OriginatorRequest | None = None
-    for model in (ReleaseRequest, DowngradeRequest):
-        request = model.objects.select_for_update().filter(pk=request_id).first() or request
+    request = _locked_request(request_id)
     if request is None or not request.held_sha256 \
             or request.document.label.originator_id != node.nationality_id:
         raise ExchangeError(_("No request of this node with that id was sent to %(nation)s.")
@@ -641,9 +649,7 @@ def receive_withdrawal(*, node: Any, request_id: uuid.UUID, kind: str,
     waiting here: it is closed, and this nation's security authority told. Already decided: the
     decision stands (it is on its way back, where it changes nothing) and the late withdrawal
     is put on record."""
-    request: OriginatorRequest | None = None
-    for model in (ReleaseRequest, DowngradeRequest):
-        request = model.objects.select_for_update().filter(pk=request_id).first() or request
+    request = _locked_request(request_id)
     if request is None or request.requested_by_id != node.pk or request.kind != kind:
         raise ExchangeError(_("No request from %(nation)s's node with that id is here.")
                             % {"nation": node.nationality_id})
