@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from entente.cooperation import services
@@ -233,6 +234,10 @@ def test_a_project_goes_from_proposal_to_feasibility_in_a_real_browser(
                 context.close()  # ends the keep-alive connections, so the server's threads end
         finally:
             browser.close()
+            # The ORM calls made inside this block ran in Playwright's context, on a connection
+            # of their own: close it here, or it outlives the test and PostgreSQL cannot drop
+            # the test database at the end of the run.
+            connections.close_all()
     assert problems == []
 
     # What the pages showed is what the database holds.

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from entente.testing import PASSWORD, current_code, make_user
 
@@ -137,4 +137,8 @@ def test_upload_search_open_and_download_in_a_real_browser(live_server, settings
             context.close()  # ends the keep-alive connections, so the server's threads end
         finally:
             browser.close()
+            # The ORM calls made inside this block ran in Playwright's context, on a connection
+            # of their own: close it here, or it outlives the test and PostgreSQL cannot drop
+            # the test database at the end of the run.
+            connections.close_all()
     assert csp_violations == []
