@@ -14,6 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from entente.core.models import Nation
+from entente.federation.package import PackageKind
 
 
 class Partner(models.Model):
@@ -41,14 +42,6 @@ class Partner(models.Model):
 
     def __str__(self) -> str:
         return f"{self.nation_id} ({self.name})"
-
-
-class PackageKind(models.TextChoices):
-    TRANSMISSION = "transmission", _("Transmission")
-    RELEASE_REQUEST = "release-request", _("Release request")
-    DOWNGRADE_REQUEST = "downgrade-request", _("Downgrade request")
-    DECISION = "decision", _("Decision on a request")
-    WITHDRAWAL = "withdrawal", _("Withdrawal of a request")
 
 
 class OutboundState(models.TextChoices):

@@ -50,6 +50,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.db.models import TextChoices
+from django.utils.translation import gettext_lazy as _
 
 from entente.security import crypto
 from entente.security.keyring import seal_for_node
@@ -60,8 +62,19 @@ _TRAILER: Final = struct.Struct(">I8s")  # header length, magic
 SIGNATURE_SIZE: Final = 64
 MAX_HEADER: Final = 1 << 20
 MAX_PARTS: Final = 10_000
-KINDS: Final = frozenset({"transmission", "release-request", "downgrade-request", "decision",
-                          "withdrawal"})
+
+
+class PackageKind(TextChoices):
+    """What a package carries: the header's ``kind``, and the only kinds a node accepts."""
+
+    TRANSMISSION = "transmission", _("Transmission")
+    RELEASE_REQUEST = "release-request", _("Release request")
+    DOWNGRADE_REQUEST = "downgrade-request", _("Downgrade request")
+    DECISION = "decision", _("Decision on a request")
+    WITHDRAWAL = "withdrawal", _("Withdrawal of a request")
+
+
+KINDS: Final = frozenset(PackageKind.values)
 
 _PACKAGE_DOMAIN: Final = b"entente/package/v1\0"
 _KEY_INFO: Final = b"entente/package-key/v1\0"
@@ -335,7 +348,7 @@ class Package:
         self._key: bytes | None = None
         self._verified = self._checked = False
         offsets, at = {}, len(MAGIC)
-        for name, size, _ in self.header.parts:
+        for name, size, _digest in self.header.parts:
             offsets[name] = (at, size)
             at += size
         self._offsets = offsets
